@@ -1,0 +1,129 @@
+"""Build of the compiled kernels (shallownet_fast._core from src/_core.pyx).
+
+Everything that shapes the compiled code is set here, once:
+- the Cython directives (SHALLOWNET_FAST_DEBUG=1 turns bounds and
+  initialisation checks back on for a debug build);
+- the C flags: -O3, -fno-math-errno (lets GCC vectorise loops that call
+  tanh/exp/log without giving up IEEE arithmetic), -ffp-contract=off (no
+  fused multiply-adds, so every operation rounds as NumPy's does);
+- glibc's vector math library (libmvec), used when a test program that
+  needs it compiles, links and runs;
+- OpenMP, likewise detected by a test program; without it the build is serial.
+The default build runs on any x86-64: no -march flag is ever added.
+"""
+
+import os
+import subprocess
+import sys
+import tempfile
+import textwrap
+
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+from setuptools._distutils.ccompiler import new_compiler
+from setuptools._distutils.errors import CompileError, LinkError
+from setuptools._distutils.sysconfig import customize_compiler
+
+DEBUG = os.environ.get("SHALLOWNET_FAST_DEBUG", "0") not in ("", "0")
+
+DIRECTIVES = {
+    "language_level": 3,
+    "boundscheck": DEBUG,
+    "wraparound": False,
+    "initializedcheck": DEBUG,
+    "cdivision": True,
+    "embedsignature": True,
+}
+
+BASE_FLAGS = ["-O3", "-fno-math-errno", "-ffp-contract=off"]
+
+LIBMVEC_TEST = textwrap.dedent(
+    """
+    #define SNF_LIBMVEC
+    #include "_vmath.h"
+    #include <stdio.h>
+    double a[64];
+    int main(void) {
+        int i;
+        double s = 0;
+        for (i = 0; i < 64; i++) a[i] = i * 0.01;
+        for (i = 0; i < 64; i++) a[i] = tanh(a[i]) + exp(-a[i]) + log1p(a[i]);
+        for (i = 0; i < 64; i++) s += a[i];
+        printf("%f", s);
+        return s > 0 ? 0 : 1;
+    }
+    """
+)
+
+OPENMP_TEST = textwrap.dedent(
+    """
+    #include <omp.h>
+    #include <stdio.h>
+    int main(void) {
+        int n = 0;
+        #pragma omp parallel reduction(+:n)
+        n += 1;
+        printf("%d", n);
+        return n > 0 ? 0 : 1;
+    }
+    """
+)
+
+
+def _try_program(source, compile_args, link_args, libraries=()):
+    """Compile, link and run a small C program; True when all three work."""
+    compiler = new_compiler()
+    customize_compiler(compiler)
+    here = os.path.dirname(os.path.abspath(__file__))
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "test.c")
+        with open(path, "w") as f:
+            f.write(source)
+        try:
+            objects = compiler.compile(
+                [path], output_dir=tmp, include_dirs=[os.path.join(here, "src")], extra_postargs=compile_args
+            )
+            exe = os.path.join(tmp, "test")
+            compiler.link_executable(objects, exe, libraries=list(libraries), extra_postargs=link_args)
+            subprocess.run([exe], check=True, capture_output=True, timeout=60)
+        except (CompileError, LinkError, OSError, subprocess.SubprocessError):
+            return False
+    return True
+
+
+def _configure():
+    compile_args, link_args, macros, libraries = list(BASE_FLAGS), [], [("SNF_DEBUG", "1" if DEBUG else "0")], []
+    if sys.platform.startswith("linux") and _try_program(LIBMVEC_TEST, BASE_FLAGS, [], ["mvec", "m"]):
+        macros.append(("SNF_LIBMVEC", "1"))
+        libraries += ["mvec", "m"]
+    else:
+        print("shallownet_fast: glibc's libmvec is not usable here; the kernels call scalar libm", file=sys.stderr)
+    if _try_program(OPENMP_TEST, ["-fopenmp"], ["-fopenmp"]):
+        compile_args.append("-fopenmp")
+        link_args.append("-fopenmp")
+    else:
+        print("shallownet_fast: OpenMP is not available; building the serial kernels", file=sys.stderr)
+    return compile_args, link_args, macros, libraries
+
+
+compile_args, link_args, macros, libraries = _configure()
+
+extensions = [
+    Extension(
+        "shallownet_fast._core",
+        ["src/_core.pyx"],
+        include_dirs=["src"],
+        define_macros=macros,
+        libraries=libraries,
+        extra_compile_args=compile_args,
+        extra_link_args=link_args,
+    )
+]
+
+setup(
+    ext_modules=cythonize(
+        extensions,
+        include_path=["src"],
+        compiler_directives=DIRECTIVES,
+    ),
+)

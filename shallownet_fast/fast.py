@@ -1,0 +1,138 @@
+"""The shallow network on compiled kernels: the API of :mod:`shallownet_fast.reference`.
+
+Every function has the reference's signature, checks its arguments with the
+same code (so both raise the same errors), and returns the same numbers to
+rounding.  The numeric work runs in shallownet_fast._core (Cython, GIL
+released); :func:`nn_model` runs the whole training loop there, with every
+buffer allocated once per call.
+
+Inputs of any layout (C- or F-ordered, strided, read-only) are accepted; the
+kernels get C-contiguous copies where needed and never write to an input.
+"""
+
+import numpy as np
+
+from . import _core
+from . import _validation as v
+from .reference import (  # shape bookkeeping and elementwise updates: nothing to compile
+    PRINT_EVERY,
+    _print_cost,
+    initialize_parameters,
+    layer_sizes,
+    update_parameters,
+)
+
+__all__ = [
+    "layer_sizes",
+    "initialize_parameters",
+    "forward_propagation",
+    "compute_cost",
+    "backward_propagation",
+    "update_parameters",
+    "nn_model",
+    "predict",
+]
+
+_contig = np.ascontiguousarray
+
+# About how many floating-point operations one call into the training kernel
+# does before returning to Python, which prints costs and lets Ctrl-C through.
+_WORK_PER_CALL = 2e8
+
+
+def _kernel_args(X, W1, b1, W2, b2, activation):
+    return _contig(X), _contig(W1), np.ravel(b1), _contig(W2), np.ravel(b2), _core.ACTIVATION_CODES[activation]
+
+
+def forward_propagation(X, parameters, *, activation="tanh"):
+    X, W1, b1, W2, b2 = v.check_forward_inputs(X, parameters, activation)
+    (n_h, m), n_y, dt = (W1.shape[0], X.shape[1]), W2.shape[0], X.dtype
+    Z1, A1 = np.empty((n_h, m), dt), np.empty((n_h, m), dt)
+    Z2, A2 = np.empty((n_y, m), dt), np.empty((n_y, m), dt)
+    _core.forward(*_kernel_args(X, W1, b1, W2, b2, activation), Z1, A1, Z2, A2, np.empty(m, dt))
+    return A2, {"Z1": Z1, "A1": A1, "Z2": Z2, "A2": A2}
+
+
+def compute_cost(A2, Y):
+    A2, Y = v.check_cost_inputs(A2, Y)
+    return _core.cost(_contig(A2), _contig(Y), np.empty(A2.shape[1], A2.dtype))
+
+
+def backward_propagation(parameters, cache, X, Y, *, activation="tanh"):
+    X, Y, W2, A1, A2 = v.check_backward_inputs(parameters, cache, X, Y, activation)
+    (n_x, m), (n_y, n_h), dt = X.shape, W2.shape, X.dtype
+    dW1, db1 = np.empty((n_h, n_x), dt), np.empty((n_h, 1), dt)
+    dW2, db2 = np.empty((n_y, n_h), dt), np.empty((n_y, 1), dt)
+    _core.backward(
+        _contig(X), _contig(Y), _contig(W2), _contig(A1), _contig(A2), _core.ACTIVATION_CODES[activation],
+        dW1, db1.reshape(-1), dW2, db2.reshape(-1),
+        np.empty((n_y, m), dt), np.empty((n_h, m), dt), np.empty(m, dt),
+    )  # fmt: skip
+    return {"dW1": dW1, "db1": db1, "dW2": dW2, "db2": db2}
+
+
+def _iterations_per_call(n_x, n_h, n_y, m):
+    flops = 2.0 * m * n_h * (2 * n_x + 3 * n_y + 10)
+    return int(max(1, min(PRINT_EVERY, _WORK_PER_CALL // flops)))
+
+
+def nn_model(
+    X,
+    Y,
+    n_h,
+    num_iterations=10000,
+    *,
+    learning_rate=1.2,
+    activation="tanh",
+    parameters=None,
+    init="normal",
+    seed=None,
+    print_cost=False,
+    return_costs=False,
+    n_threads=None,
+):
+    X, Y, (W1, b1, W2, b2), n_iter, lr = v.check_training_inputs(
+        X, Y, n_h, num_iterations, learning_rate, activation, parameters, init, seed, n_threads
+    )
+    (n_x, m), n_y, dt = X.shape, Y.shape[0], X.dtype
+    # The parameters are updated in place: always on copies of our own.
+    W1, W2 = np.array(W1, order="C"), np.array(W2, order="C")
+    b1, b2 = np.array(b1.reshape(-1)), np.array(b2.reshape(-1))
+    X, Y = _contig(X), _contig(Y)
+    cost_every = 1 if return_costs else (PRINT_EVERY if print_cost else 0)
+    costs = np.full(n_iter if cost_every else 0, np.nan)
+    buffers = (
+        np.empty((n_h, m), dt), np.empty((n_y, m), dt), np.empty(m, dt),
+        np.empty((n_h, n_x), dt), np.empty(n_h, dt), np.empty((n_y, n_h), dt), np.empty(n_y, dt),
+    )  # fmt: skip
+    code = _core.ACTIVATION_CODES[activation]
+    step = _iterations_per_call(n_x, n_h, n_y, m)
+    for first in range(0, n_iter, step):
+        count = min(step, n_iter - first)
+        out = costs[first : first + count] if cost_every else costs
+        _core.train(X, Y, W1, b1, W2, b2, code, float(lr), first, count, cost_every, out, *buffers)
+        if print_cost:
+            for i in range(-(-first // PRINT_EVERY) * PRINT_EVERY, first + count, PRINT_EVERY):
+                _print_cost(i, costs[i])
+    params = {"W1": W1, "b1": b1.reshape(n_h, 1), "W2": W2, "b2": b2.reshape(n_y, 1)}
+    return (params, costs) if return_costs else params
+
+
+def predict(parameters, X, *, activation="tanh"):
+    X, W1, b1, W2, b2 = v.check_forward_inputs(X, parameters, activation)
+    (n_h, m), n_y, dt = (W1.shape[0], X.shape[1]), W2.shape[0], X.dtype
+    A2 = np.empty((n_y, m), dt)
+    _core.predict_proba(*_kernel_args(X, W1, b1, W2, b2, activation), A2, np.empty((n_h, m), dt), np.empty(m, dt))
+    if n_y == 1:
+        return A2 > 0.5
+    return A2.argmax(axis=0)
+
+
+def _share_docs():
+    from . import reference
+
+    for name in ("forward_propagation", "compute_cost", "backward_propagation", "nn_model", "predict"):
+        globals()[name].__doc__ = getattr(reference, name).__doc__
+
+
+_share_docs()
