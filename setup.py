@@ -8,11 +8,16 @@ Everything that shapes the compiled code is set here, once:
   fused multiply-adds, so every operation rounds as NumPy's does);
 - glibc's vector math library (libmvec), used when a test program that
   needs it compiles, links and runs;
-- OpenMP, likewise detected by a test program; without it the build is serial.
-The default build runs on any x86-64: no -march flag is ever added.
+- OpenMP, likewise detected by a test program; without it the build is serial;
+- the instruction sets: on x86-64 the kernels are compiled three times, for
+  any x86-64 (shallownet_fast._core), for AVX2+FMA (_core_avx2) and for
+  AVX-512 (_core_avx512); shallownet_fast/_dispatch.py imports the best one
+  the running CPU supports.  A variant whose flags this compiler does not
+  take is left out.  No -march flag is ever added, so a wheel runs anywhere.
 """
 
 import os
+import platform
 import subprocess
 import sys
 import tempfile
@@ -37,6 +42,13 @@ DIRECTIVES = {
 
 BASE_FLAGS = ["-O3", "-fno-math-errno", "-ffp-contract=off"]
 
+# Extra flags of each instruction-set variant; FMA is enabled for the vector
+# maths library's sake, while -ffp-contract=off keeps our own arithmetic unfused.
+VARIANTS = {
+    "avx2": ["-mavx2", "-mfma"],
+    "avx512": ["-mavx512f", "-mavx512dq", "-mavx512bw", "-mavx512vl", "-mavx2", "-mfma", "-mprefer-vector-width=512"],
+}
+
 LIBMVEC_TEST = textwrap.dedent(
     """
     #define SNF_LIBMVEC
@@ -47,7 +59,7 @@ LIBMVEC_TEST = textwrap.dedent(
         int i;
         double s = 0;
         for (i = 0; i < 64; i++) a[i] = i * 0.01;
-        for (i = 0; i < 64; i++) a[i] = tanh(a[i]) + exp(-a[i]) + log1p(a[i]);
+        for (i = 0; i < 64; i++) a[i] = expm1(a[i]) + exp(-a[i]) + log1p(a[i]);
         for (i = 0; i < 64; i++) s += a[i];
         printf("%f", s);
         return s > 0 ? 0 : 1;
@@ -70,8 +82,8 @@ OPENMP_TEST = textwrap.dedent(
 )
 
 
-def _try_program(source, compile_args, link_args, libraries=()):
-    """Compile, link and run a small C program; True when all three work."""
+def _try_program(source, compile_args, link_args, libraries=(), run=True):
+    """Compile, link and (with run) run a small C program; True when all of it works."""
     compiler = new_compiler()
     customize_compiler(compiler)
     here = os.path.dirname(os.path.abspath(__file__))
@@ -85,7 +97,8 @@ def _try_program(source, compile_args, link_args, libraries=()):
             )
             exe = os.path.join(tmp, "test")
             compiler.link_executable(objects, exe, libraries=list(libraries), extra_postargs=link_args)
-            subprocess.run([exe], check=True, capture_output=True, timeout=60)
+            if run:
+                subprocess.run([exe], check=True, capture_output=True, timeout=60)
         except (CompileError, LinkError, OSError, subprocess.SubprocessError):
             return False
     return True
@@ -108,17 +121,29 @@ def _configure():
 
 compile_args, link_args, macros, libraries = _configure()
 
-extensions = [
-    Extension(
-        "shallownet_fast._core",
-        ["src/_core.pyx"],
+
+def _extension(suffix="", flags=()):
+    name = "_core" + (f"_{suffix}" if suffix else "")
+    return Extension(
+        f"shallownet_fast.{name}",
+        [f"src/{name}.pyx"],
         include_dirs=["src"],
         define_macros=macros,
         libraries=libraries,
-        extra_compile_args=compile_args,
+        extra_compile_args=compile_args + list(flags),
         extra_link_args=link_args,
     )
-]
+
+
+extensions = [_extension()]
+if platform.machine().lower() in ("x86_64", "amd64"):
+    for suffix, flags in VARIANTS.items():
+        # Compiled and linked, not run: the build machine may lack the instructions.
+        probe = LIBMVEC_TEST if libraries else "int main(void) { return 0; }"
+        if _try_program(probe, BASE_FLAGS + flags, [], libraries, run=False):
+            extensions.append(_extension(suffix, flags))
+        else:
+            print(f"shallownet_fast: the compiler does not take {flags}; no {suffix} kernels", file=sys.stderr)
 
 setup(
     ext_modules=cythonize(

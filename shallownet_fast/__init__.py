@@ -6,7 +6,10 @@
 """
 
 from . import datasets, fast, reference
-from ._core import openmp_enabled
+from ._dispatch import kernels as _kernels
+from ._dispatch import variant as kernel_variant
+
+openmp_enabled = _kernels.openmp_enabled
 
 __version__ = "0.1.0"
-__all__ = ["datasets", "fast", "reference", "openmp_enabled", "__version__"]
+__all__ = ["datasets", "fast", "reference", "kernel_variant", "openmp_enabled", "__version__"]

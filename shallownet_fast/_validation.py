@@ -56,14 +56,15 @@ def check_array(name, a, ndim=2, dtype=None, allow_empty=True):
     arr = _as_real_array(name, a)
     if arr.ndim != ndim:
         raise ValueError(f"{name} must have {ndim} dimensions, got {describe(arr)}")
+    native = arr.dtype.newbyteorder("=")  # big-endian float32 is still float32
     if dtype is not None:
         target = np.dtype(dtype)
-    elif arr.dtype in (np.float32, np.float64):
-        target = arr.dtype
+    elif native in (np.float32, np.float64):
+        target = native
     else:
         target = np.dtype(np.float64)
-    if arr.dtype != target or not arr.dtype.isnative:
-        arr = arr.astype(target.newbyteorder("="))
+    if arr.dtype != target:
+        arr = arr.astype(target)
     if not allow_empty and arr.size == 0:
         raise ValueError(f"{name} must not be empty, got {describe(arr)}")
     if not np.isfinite(arr).all():

@@ -12,7 +12,7 @@ kernels get C-contiguous copies where needed and never write to an input.
 
 import numpy as np
 
-from . import _core
+from ._dispatch import kernels as _core
 from . import _validation as v
 from .reference import (  # shape bookkeeping and elementwise updates: nothing to compile
     PRINT_EVERY,

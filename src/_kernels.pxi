@@ -1,0 +1,544 @@
+# The kernels of the shallow network, included once per instruction set by
+# src/_core.pyx (any x86-64), src/_core_avx2.pyx and src/_core_avx512.pyx;
+# setup.py compiles each with its own flags and shallownet_fast/_dispatch.py
+# picks one at run time.
+#
+# Layout:
+# - `def` entries take typed memoryviews, each marked # IN, # OUT or
+#   # SCRATCH, release the GIL and call the workers.  They trust their
+#   arguments: shallownet_fast/fast.py has already checked shapes, dtypes and
+#   values, and allocated every output.
+# - `cdef ... noexcept nogil` workers below them cannot fail.
+# - Every array is C-contiguous and of one dtype (`floating`: float32 or
+#   float64, one body, two specialisations).  Matrices are (rows, m) with one
+#   example per column, so row sweeps run over contiguous memory.
+#
+# The formulas are those of shallownet_fast/reference.py, operation for
+# operation (a sigmoid that selects 1/(1+e) or e/(1+e) with e = exp(-|z|), a
+# softmax shifted by the column maximum, a clipped logarithm in the cost,
+# the output delta A2 - Y), so the two implementations agree to rounding.
+
+from cython cimport floating
+from libc.float cimport FLT_EPSILON, DBL_EPSILON
+from libc.math cimport copysign, copysignf, fabs, fabsf
+
+from _blas cimport gemm
+
+cdef extern from "_vmath.h" nogil:
+    double exp(double x)
+    float expf(float x)
+    double log(double x)
+    float logf(float x)
+    double log1p(double x)
+    float log1pf(float x)
+    double expm1(double x)
+    float expm1f(float x)
+
+cdef extern from *:
+    """
+    #ifdef _OPENMP
+    #define SNF_OPENMP 1
+    #else
+    #define SNF_OPENMP 0
+    #endif
+    #ifndef SNF_DEBUG
+    #define SNF_DEBUG 0
+    #endif
+    """
+    int SNF_OPENMP
+    int SNF_DEBUG
+
+# Hidden activations, numbered in the order of shallownet_fast._validation.ACTIVATIONS.
+cdef enum:
+    TANH = 0
+    RELU = 1
+    LEAKY_RELU = 2
+    SIGMOID = 3
+
+ACTIVATION_CODES = {"tanh": TANH, "relu": RELU, "leaky_relu": LEAKY_RELU, "sigmoid": SIGMOID}
+
+# Below this many multiply-adds per example (n_rows * K) a product runs in
+# the loop nests here; from it on, in BLAS.  Measured on the 2-core machine:
+# see the README.
+cdef enum:
+    _BLAS_MIN_WORK = 256
+
+BLAS_MIN_WORK = _BLAS_MIN_WORK
+
+
+def openmp_enabled():
+    """True when the extension was compiled with OpenMP."""
+    return bool(SNF_OPENMP)
+
+
+def debug_build():
+    """True for a debug build (SHALLOWNET_FAST_DEBUG=1: bounds checking on)."""
+    return bool(SNF_DEBUG)
+
+
+# ------------------------------------------------------------ scalar maths
+
+cdef inline floating _exp(floating x) noexcept nogil:
+    if floating is float:
+        return expf(x)
+    else:
+        return exp(x)
+
+
+cdef inline floating _expm1(floating x) noexcept nogil:
+    if floating is float:
+        return expm1f(x)
+    else:
+        return expm1(x)
+
+
+cdef inline floating _abs(floating x) noexcept nogil:
+    if floating is float:
+        return fabsf(x)
+    else:
+        return fabs(x)
+
+
+cdef inline floating _copysign(floating x, floating y) noexcept nogil:
+    if floating is float:
+        return copysignf(x, y)
+    else:
+        return copysign(x, y)
+
+
+cdef inline floating _tanh(floating x) noexcept nogil:
+    """tanh(x) = sign(x) * -t / (t + 2), t = expm1(-2|x|): one vector expm1, no overflow.
+
+    Within a few ulp of NumPy's tanh (tests/test_kernels.py measures it), and
+    cheaper than the vector tanh of libmvec.
+    """
+    cdef floating t = _expm1(-2 * _abs(x))
+    return _copysign(-t / (t + 2), x)
+
+
+cdef inline floating _log(floating x) noexcept nogil:
+    if floating is float:
+        return logf(x)
+    else:
+        return log(x)
+
+
+cdef inline floating _log1p(floating x) noexcept nogil:
+    if floating is float:
+        return log1pf(x)
+    else:
+        return log1p(x)
+
+
+cdef inline floating _eps(floating x) noexcept nogil:
+    if floating is float:
+        return FLT_EPSILON
+    else:
+        return DBL_EPSILON
+
+
+cdef inline floating _sigmoid(floating z) noexcept nogil:
+    """1/(1+e) for z >= 0, e/(1+e) otherwise, e = exp(-|z|): never overflows."""
+    cdef floating e = _exp(-_abs(z))
+    cdef floating f = 1 if z >= 0 else e
+    return f / (1 + e)
+
+
+# ------------------------------------------------------------ row sweeps
+
+cdef void _activate_row(const floating* z, floating* a, Py_ssize_t n, floating b,
+                        int act) noexcept nogil:
+    """a := g(z + b) over one row; a may be z."""
+    cdef Py_ssize_t j
+    cdef floating t
+    cdef floating slope = <floating> 0.01
+    if act == TANH:
+        for j in range(n):
+            a[j] = _tanh(z[j] + b)
+    elif act == RELU:
+        for j in range(n):
+            t = z[j] + b
+            a[j] = t if t > 0 else 0
+    elif act == LEAKY_RELU:
+        for j in range(n):
+            t = z[j] + b
+            a[j] = t if t > 0 else t * slope
+    else:
+        for j in range(n):
+            a[j] = _sigmoid(z[j] + b)
+
+
+cdef void _delta_row(const floating* a, const floating* back, floating* d, Py_ssize_t n,
+                     int act) noexcept nogil:
+    """d := back * g'(z) over one row, g' written in terms of a = g(z); d may be a."""
+    cdef Py_ssize_t j
+    cdef floating t
+    cdef floating slope = <floating> 0.01
+    if act == TANH:
+        for j in range(n):
+            d[j] = back[j] * (1 - a[j] * a[j])
+    elif act == RELU:
+        for j in range(n):
+            t = 1 if a[j] > 0 else 0
+            d[j] = back[j] * t
+    elif act == LEAKY_RELU:
+        for j in range(n):
+            t = 1 if a[j] > 0 else slope
+            d[j] = back[j] * t
+    else:
+        for j in range(n):
+            d[j] = back[j] * (a[j] * (1 - a[j]))
+
+
+cdef inline void _scaled_row(floating w, const floating* x, floating* out, Py_ssize_t n,
+                             bint accumulate) noexcept nogil:
+    """out := w * x, or out += w * x."""
+    cdef Py_ssize_t j
+    if accumulate:
+        for j in range(n):
+            out[j] += w * x[j]
+    else:
+        for j in range(n):
+            out[j] = w * x[j]
+
+
+cdef enum:
+    LANES = 8   # partial sums of the reductions below: one AVX-512 vector of doubles
+
+
+cdef double _dot(const floating* a, const floating* b, Py_ssize_t n) noexcept nogil:
+    """sum(a * b) in double: LANES partial sums (j mod LANES), combined in a fixed order."""
+    cdef double acc[LANES]
+    cdef Py_ssize_t j, l, n_full = n - n % LANES
+    for l in range(LANES):
+        acc[l] = 0
+    for j in range(0, n_full, 8):  # 8 == LANES (range needs a literal step)
+        for l in range(LANES):
+            acc[l] += <double> a[j + l] * <double> b[j + l]
+    for j in range(n_full, n):
+        acc[0] += <double> a[j] * <double> b[j]
+    return _combine(acc)
+
+
+cdef double _sum(const floating* a, Py_ssize_t n) noexcept nogil:
+    """sum(a) in double: LANES partial sums, combined in a fixed order."""
+    cdef double acc[LANES]
+    cdef Py_ssize_t j, l, n_full = n - n % LANES
+    for l in range(LANES):
+        acc[l] = 0
+    for j in range(0, n_full, 8):
+        for l in range(LANES):
+            acc[l] += a[j + l]
+    for j in range(n_full, n):
+        acc[0] += a[j]
+    return _combine(acc)
+
+
+cdef inline double _combine(const double* acc) noexcept nogil:
+    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
+
+
+# ------------------------------------------------------------ layers
+
+cdef inline bint _use_blas(Py_ssize_t rows, Py_ssize_t K) noexcept nogil:
+    return rows * K >= _BLAS_MIN_WORK
+
+
+cdef void _product(const floating* W, const floating* X, floating* out, Py_ssize_t rows,
+                   Py_ssize_t K, Py_ssize_t m) noexcept nogil:
+    """out := W @ X; W is rows x K, X is K x m, out is rows x m."""
+    cdef Py_ssize_t i, k
+    if _use_blas(rows, K):
+        gemm(False, False, <int> rows, <int> m, <int> K, <floating> 1, W, <int> K,
+             X, <int> m, <floating> 0, out, <int> m)
+        return
+    for i in range(rows):
+        for k in range(K):
+            _scaled_row(W[i * K + k], X + k * m, out + i * m, m, k > 0)
+
+
+cdef void _output_activation(floating* Z, floating* A, const floating* b, Py_ssize_t n_y,
+                             Py_ssize_t m, floating* tmp) noexcept nogil:
+    """Z := Z + b; A := sigmoid(Z) (n_y = 1) or the column softmax of Z; A may be Z."""
+    cdef Py_ssize_t j, k
+    cdef floating* z
+    cdef floating* a
+    for k in range(n_y):
+        z = Z + k * m
+        for j in range(m):
+            z[j] = z[j] + b[k]
+    if n_y == 1:
+        for j in range(m):
+            A[j] = _sigmoid(Z[j])
+        return
+    for j in range(m):
+        tmp[j] = Z[j]
+    for k in range(1, n_y):
+        z = Z + k * m
+        for j in range(m):
+            tmp[j] = z[j] if z[j] > tmp[j] else tmp[j]
+    for k in range(n_y):
+        z = Z + k * m
+        a = A + k * m
+        for j in range(m):
+            a[j] = _exp(z[j] - tmp[j])
+    for j in range(m):
+        tmp[j] = A[j]
+    for k in range(1, n_y):
+        a = A + k * m
+        for j in range(m):
+            tmp[j] = tmp[j] + a[j]
+    for k in range(n_y):
+        a = A + k * m
+        for j in range(m):
+            a[j] = a[j] / tmp[j]
+
+
+cdef double _cost(const floating* A, const floating* Y, Py_ssize_t n_y, Py_ssize_t m,
+                  floating* tmp) noexcept nogil:
+    """Mean cross-entropy of probabilities A clipped to [eps, 1 - eps]."""
+    cdef Py_ssize_t j, k
+    cdef floating eps = _eps(A[0])
+    cdef floating hi = 1 - eps
+    cdef floating p
+    cdef double total = 0
+    cdef const floating* a
+    cdef const floating* y
+    for k in range(n_y):
+        a = A + k * m
+        y = Y + k * m
+        if n_y == 1:
+            for j in range(m):
+                p = a[j] if a[j] > eps else eps
+                p = p if p < hi else hi
+                tmp[j] = y[j] * _log(p) + (1 - y[j]) * _log1p(-p)
+        else:
+            for j in range(m):
+                p = a[j] if a[j] > eps else eps
+                p = p if p < hi else hi
+                tmp[j] = y[j] * _log(p)
+        total += _sum(tmp, m)
+    return -total / m
+
+
+cdef void _hidden_forward(const floating* X, const floating* W1, const floating* b1,
+                          const floating* W2, floating* Z1, floating* A1, floating* O,
+                          Py_ssize_t n_x, Py_ssize_t n_h, Py_ssize_t n_y, Py_ssize_t m,
+                          int act) noexcept nogil:
+    """Z1 := W1 @ X (+ b1 when Z1 is not A1); A1 := g(W1 @ X + b1); O := W2 @ A1.
+
+    With Z1 == A1 the hidden layer is computed in place and Z1 is not kept.
+    Each hidden row is added into O while it is still in cache.
+    """
+    cdef Py_ssize_t i, k
+    cdef floating* a
+    cdef floating* z
+    _product(W1, X, Z1, n_h, n_x, m)
+    for i in range(n_h):
+        a = A1 + i * m
+        if Z1 == A1:
+            _activate_row(a, a, m, b1[i], act)
+        else:
+            z = Z1 + i * m
+            for k in range(m):
+                z[k] = z[k] + b1[i]
+            _activate_row(z, a, m, 0, act)
+        for k in range(n_y):
+            _scaled_row(W2[k * n_h + i], a, O + k * m, m, i > 0)
+
+
+cdef void _hidden_backward(const floating* X, const floating* W2, const floating* A1,
+                           const floating* D2, floating* D1, floating* dW1, floating* db1,
+                           floating* dW2, floating* tmp, Py_ssize_t n_x, Py_ssize_t n_h,
+                           Py_ssize_t n_y, Py_ssize_t m, int act) noexcept nogil:
+    """Gradient sums (not yet divided by m) from the output delta D2 = A2 - Y.
+
+    dW2 := D2 @ A1.T, D1 := (W2.T @ D2) * g'(A1), db1 := D1.sum(1), dW1 := D1 @ X.T.
+    D1 may be A1: each row of A1 is read for dW2 and g' before it is overwritten.
+    """
+    cdef Py_ssize_t i, k
+    cdef const floating* a
+    cdef floating* d
+    cdef const floating* back
+    cdef bint blas = _use_blas(n_h, n_x)
+    for i in range(n_h):
+        a = A1 + i * m
+        d = D1 + i * m
+        for k in range(n_y):
+            dW2[k * n_h + i] = <floating> _dot(D2 + k * m, a, m)
+        if n_y == 1:
+            _scaled_row(W2[i], D2, tmp, m, False)
+        else:
+            for k in range(n_y):
+                _scaled_row(W2[k * n_h + i], D2 + k * m, tmp, m, k > 0)
+        _delta_row(a, tmp, d, m, act)
+        db1[i] = <floating> _sum(d, m)
+        if not blas:
+            for k in range(n_x):
+                dW1[i * n_x + k] = <floating> _dot(d, X + k * m, m)
+    if blas:
+        gemm(False, True, <int> n_h, <int> n_x, <int> m, <floating> 1, D1, <int> m,
+             X, <int> m, <floating> 0, dW1, <int> n_x)
+
+
+cdef void _divide(floating* a, Py_ssize_t n, floating m) noexcept nogil:
+    cdef Py_ssize_t j
+    for j in range(n):
+        a[j] = a[j] / m
+
+
+cdef void _descend(floating* p, const floating* g, Py_ssize_t n, floating lr,
+                   floating m) noexcept nogil:
+    """p := p - lr * (g / m)."""
+    cdef Py_ssize_t j
+    for j in range(n):
+        p[j] = p[j] - lr * (g[j] / m)
+
+
+# ------------------------------------------------------------ entries
+
+def forward(const floating[:, ::1] X not None,     # IN  (n_x, m)
+            const floating[:, ::1] W1 not None,    # IN  (n_h, n_x)
+            const floating[::1] b1 not None,       # IN  (n_h,)
+            const floating[:, ::1] W2 not None,    # IN  (n_y, n_h)
+            const floating[::1] b2 not None,       # IN  (n_y,)
+            int act,
+            floating[:, ::1] Z1 not None,          # OUT (n_h, m); may be A1
+            floating[:, ::1] A1 not None,          # OUT (n_h, m)
+            floating[:, ::1] Z2 not None,          # OUT (n_y, m)
+            floating[:, ::1] A2 not None,          # OUT (n_y, m); may be Z2
+            floating[::1] tmp not None):           # SCRATCH (m,)
+    """Z1 := W1 @ X + b1; A1 := g(Z1); Z2 := W2 @ A1 + b2; A2 := sigmoid or softmax(Z2)."""
+    cdef Py_ssize_t n_x = X.shape[0], m = X.shape[1], n_h = W1.shape[0], n_y = W2.shape[0]
+    if m == 0:
+        return
+    with nogil:
+        _hidden_forward(&X[0, 0], &W1[0, 0], &b1[0], &W2[0, 0], &Z1[0, 0], &A1[0, 0],
+                        &Z2[0, 0], n_x, n_h, n_y, m, act)
+        _output_activation(&Z2[0, 0], &A2[0, 0], &b2[0], n_y, m, &tmp[0])
+
+
+def cost(const floating[:, ::1] A2 not None,       # IN  (n_y, m), m >= 1
+         const floating[:, ::1] Y not None,        # IN  (n_y, m)
+         floating[::1] tmp not None):              # SCRATCH (m,)
+    """-mean(Y log A2 + (1 - Y) log(1 - A2)), or -mean(sum(Y log A2)) for n_y > 1."""
+    cdef double c
+    with nogil:
+        c = _cost(&A2[0, 0], &Y[0, 0], A2.shape[0], A2.shape[1], &tmp[0])
+    return c
+
+
+def backward(const floating[:, ::1] X not None,    # IN  (n_x, m), m >= 1
+             const floating[:, ::1] Y not None,    # IN  (n_y, m)
+             const floating[:, ::1] W2 not None,   # IN  (n_y, n_h)
+             const floating[:, ::1] A1 not None,   # IN  (n_h, m)
+             const floating[:, ::1] A2 not None,   # IN  (n_y, m)
+             int act,
+             floating[:, ::1] dW1 not None,        # OUT (n_h, n_x)
+             floating[::1] db1 not None,           # OUT (n_h,)
+             floating[:, ::1] dW2 not None,        # OUT (n_y, n_h)
+             floating[::1] db2 not None,           # OUT (n_y,)
+             floating[:, ::1] D2 not None,         # SCRATCH (n_y, m)
+             floating[:, ::1] D1 not None,         # SCRATCH (n_h, m)
+             floating[::1] tmp not None):          # SCRATCH (m,)
+    """dZ2 := A2 - Y; dW2 := dZ2 @ A1.T / m; dZ1 := (W2.T @ dZ2) * g'(A1); dW1 := dZ1 @ X.T / m."""
+    cdef Py_ssize_t n_x = X.shape[0], m = X.shape[1], n_h = W2.shape[1], n_y = W2.shape[0]
+    cdef Py_ssize_t j, k
+    cdef floating fm = <floating> m
+    with nogil:
+        for k in range(n_y):
+            for j in range(m):
+                D2[k, j] = A2[k, j] - Y[k, j]
+            db2[k] = <floating> _sum(&D2[k, 0], m)
+        _hidden_backward(&X[0, 0], &W2[0, 0], &A1[0, 0], &D2[0, 0], &D1[0, 0], &dW1[0, 0],
+                         &db1[0], &dW2[0, 0], &tmp[0], n_x, n_h, n_y, m, act)
+        _divide(&dW1[0, 0], n_h * n_x, fm)
+        _divide(&db1[0], n_h, fm)
+        _divide(&dW2[0, 0], n_y * n_h, fm)
+        _divide(&db2[0], n_y, fm)
+
+
+def predict_proba(const floating[:, ::1] X not None,   # IN  (n_x, m)
+                  const floating[:, ::1] W1 not None,  # IN  (n_h, n_x)
+                  const floating[::1] b1 not None,     # IN  (n_h,)
+                  const floating[:, ::1] W2 not None,  # IN  (n_y, n_h)
+                  const floating[::1] b2 not None,     # IN  (n_y,)
+                  int act,
+                  floating[:, ::1] A2 not None,        # OUT (n_y, m)
+                  floating[:, ::1] H not None,         # SCRATCH (n_h, m)
+                  floating[::1] tmp not None):         # SCRATCH (m,)
+    """A2 := output(W2 @ g(W1 @ X + b1) + b2), keeping no intermediate."""
+    cdef Py_ssize_t n_x = X.shape[0], m = X.shape[1], n_h = W1.shape[0], n_y = W2.shape[0]
+    if m == 0:
+        return
+    with nogil:
+        _hidden_forward(&X[0, 0], &W1[0, 0], &b1[0], &W2[0, 0], &H[0, 0], &H[0, 0],
+                        &A2[0, 0], n_x, n_h, n_y, m, act)
+        _output_activation(&A2[0, 0], &A2[0, 0], &b2[0], n_y, m, &tmp[0])
+
+
+def train(const floating[:, ::1] X not None,   # IN  (n_x, m), m >= 1
+          const floating[:, ::1] Y not None,   # IN  (n_y, m)
+          floating[:, ::1] W1 not None,        # IN/OUT (n_h, n_x)
+          floating[::1] b1 not None,           # IN/OUT (n_h,)
+          floating[:, ::1] W2 not None,        # IN/OUT (n_y, n_h)
+          floating[::1] b2 not None,           # IN/OUT (n_y,)
+          int act,
+          double learning_rate,
+          Py_ssize_t first,
+          Py_ssize_t count,
+          Py_ssize_t cost_every,
+          double[::1] costs not None,          # OUT (count,) when cost_every > 0
+          floating[:, ::1] H not None,         # SCRATCH (n_h, m)
+          floating[:, ::1] O not None,         # SCRATCH (n_y, m)
+          floating[::1] tmp not None,          # SCRATCH (m,)
+          floating[:, ::1] dW1 not None,       # SCRATCH (n_h, n_x)
+          floating[::1] db1 not None,          # SCRATCH (n_h,)
+          floating[:, ::1] dW2 not None,       # SCRATCH (n_y, n_h)
+          floating[::1] db2 not None):         # SCRATCH (n_y,)
+    """Iterations first .. first + count - 1 of full-batch gradient descent, in place.
+
+    Each: forward, the cost into costs[i - first] when i % cost_every == 0
+    (taken before the update), backward, W := W - learning_rate * dW.
+    """
+    cdef Py_ssize_t n_x = X.shape[0], m = X.shape[1], n_h = W1.shape[0], n_y = W2.shape[0]
+    cdef Py_ssize_t it, j, k
+    cdef floating lr = <floating> learning_rate
+    cdef floating fm = <floating> m
+    cdef floating* o
+    cdef const floating* y
+    with nogil:
+        for it in range(first, first + count):
+            # forward: H := g(W1 @ X + b1) in place; O := A2
+            _hidden_forward(&X[0, 0], &W1[0, 0], &b1[0], &W2[0, 0], &H[0, 0], &H[0, 0],
+                            &O[0, 0], n_x, n_h, n_y, m, act)
+            _output_activation(&O[0, 0], &O[0, 0], &b2[0], n_y, m, &tmp[0])
+            if cost_every > 0 and it % cost_every == 0:
+                costs[it - first] = _cost(&O[0, 0], &Y[0, 0], n_y, m, &tmp[0])
+            # output delta: O := A2 - Y
+            for k in range(n_y):
+                o = &O[k, 0]
+                y = &Y[k, 0]
+                for j in range(m):
+                    o[j] = o[j] - y[j]
+                db2[k] = <floating> _sum(o, m)
+            # backward, H := dZ1 in place
+            _hidden_backward(&X[0, 0], &W2[0, 0], &H[0, 0], &O[0, 0], &H[0, 0], &dW1[0, 0],
+                             &db1[0], &dW2[0, 0], &tmp[0], n_x, n_h, n_y, m, act)
+            _descend(&W1[0, 0], &dW1[0, 0], n_h * n_x, lr, fm)
+            _descend(&b1[0], &db1[0], n_h, lr, fm)
+            _descend(&W2[0, 0], &dW2[0, 0], n_y * n_h, lr, fm)
+            _descend(&b2[0], &db2[0], n_y, lr, fm)
+
+
+def gemm_check(bint trans_a, bint trans_b,
+               const floating[:, ::1] A not None,  # IN  op(A) is (M, K)
+               const floating[:, ::1] B not None,  # IN  op(B) is (K, N)
+               floating alpha, floating beta,
+               floating[:, ::1] C not None):       # IN/OUT (M, N)
+    """C := alpha * op(A) @ op(B) + beta * C through the BLAS wrapper (for tests)."""
+    cdef int M = C.shape[0], N = C.shape[1]
+    cdef int K = A.shape[0] if trans_a else A.shape[1]
+    with nogil:
+        gemm(trans_a, trans_b, M, N, K, alpha, &A[0, 0], <int> A.shape[1],
+             &B[0, 0], <int> B.shape[1], beta, &C[0, 0], N)
