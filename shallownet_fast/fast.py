@@ -10,6 +10,9 @@ Inputs of any layout (C- or F-ordered, strided, read-only) are accepted; the
 kernels get C-contiguous copies where needed and never write to an input.
 """
 
+import contextlib
+import functools
+
 import numpy as np
 
 from ._dispatch import kernels as _core
@@ -71,9 +74,39 @@ def backward_propagation(parameters, cache, X, Y, *, activation="tanh"):
     return {"dW1": dW1, "db1": db1, "dW2": dW2, "db2": db2}
 
 
-def _iterations_per_call(n_x, n_h, n_y, m):
-    flops = 2.0 * m * n_h * (2 * n_x + 3 * n_y + 10)
+# Below this many floating-point operations per iteration, BLAS runs on one
+# thread when n_threads is None: waking a second thread costs more than it saves.
+_THREADED_MIN_FLOPS = 2e7
+
+
+def _flops_per_iteration(n_x, n_h, n_y, m):
+    return 2.0 * m * n_h * (2 * n_x + 3 * n_y + 10)
+
+
+def _iterations_per_call(flops):
     return int(max(1, min(PRINT_EVERY, _WORK_PER_CALL // flops)))
+
+
+@functools.lru_cache(maxsize=1)
+def _threadpool_controller():
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
+def _blas_threads(n_threads, n_x, n_h, flops):
+    """A context that gives BLAS `n_threads` threads (None: chosen by problem size).
+
+    The kernels' own loops are serial; the threads are BLAS's, used by the
+    large products only.  Nothing is limited when no product goes to BLAS.
+    """
+    if not _core.uses_blas(n_h, n_x):
+        return contextlib.nullcontext()
+    if n_threads is None:
+        if flops >= _THREADED_MIN_FLOPS:
+            return contextlib.nullcontext()
+        n_threads = 1
+    return _threadpool_controller().limit(limits=n_threads, user_api="blas")
 
 
 def nn_model(
@@ -106,14 +139,16 @@ def nn_model(
         np.empty((n_h, n_x), dt), np.empty(n_h, dt), np.empty((n_y, n_h), dt), np.empty(n_y, dt),
     )  # fmt: skip
     code = _core.ACTIVATION_CODES[activation]
-    step = _iterations_per_call(n_x, n_h, n_y, m)
-    for first in range(0, n_iter, step):
-        count = min(step, n_iter - first)
-        out = costs[first : first + count] if cost_every else costs
-        _core.train(X, Y, W1, b1, W2, b2, code, float(lr), first, count, cost_every, out, *buffers)
-        if print_cost:
-            for i in range(-(-first // PRINT_EVERY) * PRINT_EVERY, first + count, PRINT_EVERY):
-                _print_cost(i, costs[i])
+    flops = _flops_per_iteration(n_x, n_h, n_y, m)
+    step = _iterations_per_call(flops)
+    with _blas_threads(n_threads, n_x, n_h, flops):
+        for first in range(0, n_iter, step):
+            count = min(step, n_iter - first)
+            out = costs[first : first + count] if cost_every else costs
+            _core.train(X, Y, W1, b1, W2, b2, code, float(lr), first, count, cost_every, out, *buffers)
+            if print_cost:
+                for i in range(-(-first // PRINT_EVERY) * PRINT_EVERY, first + count, PRINT_EVERY):
+                    _print_cost(i, costs[i])
     params = {"W1": W1, "b1": b1.reshape(n_h, 1), "W2": W2, "b2": b2.reshape(n_y, 1)}
     return (params, costs) if return_costs else params
 

@@ -57,12 +57,15 @@ cdef enum:
 
 ACTIVATION_CODES = {"tanh": TANH, "relu": RELU, "leaky_relu": LEAKY_RELU, "sigmoid": SIGMOID}
 
-# Below this many multiply-adds per example (n_rows * K) a product runs in
-# the loop nests here; from it on, in BLAS.  Measured on the 2-core machine:
-# see the README.
+# When a product W @ X (W of rows x K) runs in BLAS rather than in the loop
+# nests here.  Measured with benches/crossover.py on the 2-core machine (AVX-512
+# kernels, OpenBLAS 0.3.30 on one thread, m = 400 and 10 000): BLAS is faster
+# from K = 4 on, and for K = 2 from 16 rows on; with K = 1 the loops win or tie.
 cdef enum:
-    _BLAS_MIN_WORK = 256
+    _BLAS_MIN_K = 4
+    _BLAS_MIN_WORK = 32
 
+BLAS_MIN_K = _BLAS_MIN_K
 BLAS_MIN_WORK = _BLAS_MIN_WORK
 
 
@@ -241,14 +244,19 @@ cdef inline double _combine(const double* acc) noexcept nogil:
 # ------------------------------------------------------------ layers
 
 cdef inline bint _use_blas(Py_ssize_t rows, Py_ssize_t K) noexcept nogil:
-    return rows * K >= _BLAS_MIN_WORK
+    return K >= _BLAS_MIN_K or (K >= 2 and rows * K >= _BLAS_MIN_WORK)
+
+
+def uses_blas(Py_ssize_t rows, Py_ssize_t K):
+    """True when a product of a (rows, K) matrix goes to BLAS."""
+    return _use_blas(rows, K)
 
 
 cdef void _product(const floating* W, const floating* X, floating* out, Py_ssize_t rows,
-                   Py_ssize_t K, Py_ssize_t m) noexcept nogil:
+                   Py_ssize_t K, Py_ssize_t m, bint blas) noexcept nogil:
     """out := W @ X; W is rows x K, X is K x m, out is rows x m."""
     cdef Py_ssize_t i, k
-    if _use_blas(rows, K):
+    if blas:
         gemm(False, False, <int> rows, <int> m, <int> K, <floating> 1, W, <int> K,
              X, <int> m, <floating> 0, out, <int> m)
         return
@@ -333,7 +341,7 @@ cdef void _hidden_forward(const floating* X, const floating* W1, const floating*
     cdef Py_ssize_t i, k
     cdef floating* a
     cdef floating* z
-    _product(W1, X, Z1, n_h, n_x, m)
+    _product(W1, X, Z1, n_h, n_x, m, _use_blas(n_h, n_x))
     for i in range(n_h):
         a = A1 + i * m
         if Z1 == A1:
@@ -542,3 +550,12 @@ def gemm_check(bint trans_a, bint trans_b,
     with nogil:
         gemm(trans_a, trans_b, M, N, K, alpha, &A[0, 0], <int> A.shape[1],
              &B[0, 0], <int> B.shape[1], beta, &C[0, 0], N)
+
+
+def product_check(const floating[:, ::1] W not None,   # IN  (rows, K)
+                  const floating[:, ::1] X not None,   # IN  (K, m)
+                  floating[:, ::1] out not None,       # OUT (rows, m)
+                  bint blas):
+    """out := W @ X through BLAS or through the loop nest (for tests and benches/crossover.py)."""
+    with nogil:
+        _product(&W[0, 0], &X[0, 0], &out[0, 0], W.shape[0], W.shape[1], X.shape[1], blas)

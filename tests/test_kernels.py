@@ -1,0 +1,175 @@
+"""The compiled layer itself: the BLAS wrapper, every instruction-set variant,
+the vector maths, threads and the GIL."""
+
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+from conftest import assert_dicts_close, tolerance
+
+import shallownet_fast
+from shallownet_fast import _dispatch, datasets, fast, reference
+
+VARIANTS = _dispatch.available()
+
+
+def _data(rng, n_x, n_h, n_y, m, dtype):
+    X = rng.standard_normal((n_x, m)).astype(dtype)
+    if n_y == 1:
+        Y = (rng.random((1, m)) < 0.5).astype(dtype)
+    else:
+        Y = np.eye(n_y, dtype=dtype)[:, rng.integers(0, n_y, m)]
+    params = reference.initialize_parameters(n_x, n_h, n_y, init="xavier", seed=7, dtype=dtype)
+    return X, Y, params
+
+
+# ---------------------------------------------------------------- BLAS wrapper
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("trans_a", [False, True])
+@pytest.mark.parametrize("trans_b", [False, True])
+@pytest.mark.parametrize("shape", [(1, 1, 1), (3, 5, 7), (17, 1, 9), (64, 33, 130)])
+def test_gemm_wrapper_matches_numpy(dtype, trans_a, trans_b, shape):
+    M, N, K = shape
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal((K, M) if trans_a else (M, K)).astype(dtype)
+    B = rng.standard_normal((N, K) if trans_b else (K, N)).astype(dtype)
+    C0 = rng.standard_normal((M, N)).astype(dtype)
+    C = C0.copy()
+    _dispatch.kernels.gemm_check(trans_a, trans_b, A, B, 0.5, -2.0, C)
+    opA, opB = (A.T if trans_a else A), (B.T if trans_b else B)
+    # Reductions of length K <= 130: float32 needs ~K * eps32 relative, float64 ~K * eps64.
+    rtol = 1e-5 if dtype == np.float32 else 1e-13
+    np.testing.assert_allclose(C, 0.5 * (opA.astype(np.float64) @ opB) - 2.0 * C0, rtol=rtol, atol=rtol * 10)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("blas", [False, True], ids=["loops", "blas"])
+@pytest.mark.parametrize("shape", [(1, 1, 1), (4, 2, 400), (5, 7, 33), (64, 20, 101)])
+def test_both_product_paths_match_numpy(dtype, blas, shape):
+    rows, K, m = shape
+    rng = np.random.default_rng(3)
+    W = rng.standard_normal((rows, K)).astype(dtype)
+    X = rng.standard_normal((K, m)).astype(dtype)
+    out = np.full((rows, m), np.nan, dtype)
+    _dispatch.kernels.product_check(W, X, out, blas)
+    rtol = 1e-5 if dtype == np.float32 else 1e-13  # reduction length K <= 20
+    np.testing.assert_allclose(out, W.astype(np.float64) @ X, rtol=rtol, atol=rtol)
+
+
+# ---------------------------------------------------------------- variants
+
+
+def test_dispatch_picks_the_best_available_variant():
+    assert shallownet_fast.kernel_variant in VARIANTS
+    assert VARIANTS[-1] == "baseline"
+    with pytest.raises(ValueError, match="unknown kernel variant"):
+        _dispatch.load("sse9")
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("activation", ["tanh", "relu", "leaky_relu", "sigmoid"])
+@pytest.mark.parametrize("sizes", [(2, 4, 1, 37), (30, 20, 3, 61)], ids=["loops", "blas"])
+def test_every_variant_matches_reference(monkeypatch, variant, dtype, activation, sizes):
+    """Each compiled variant, forced through fast.py, agrees with the reference."""
+    monkeypatch.setattr(fast, "_core", _dispatch.load(variant))
+    X, Y, params = _data(np.random.default_rng(1), *sizes, dtype)
+    A2r, cache_r = reference.forward_propagation(X, params, activation=activation)
+    A2f, cache_f = fast.forward_propagation(X, params, activation=activation)
+    assert_dicts_close(cache_f, cache_r, dtype, ("Z1", "A1", "Z2", "A2"), "cache")
+    grads_r = reference.backward_propagation(params, cache_r, X, Y, activation=activation)
+    grads_f = fast.backward_propagation(params, cache_r, X, Y, activation=activation)
+    assert_dicts_close(grads_f, grads_r, dtype, ("dW1", "db1", "dW2", "db2"), "grads")
+    pr = reference.nn_model(X, Y, sizes[1], 20, learning_rate=0.1, activation=activation, parameters=params)
+    pf = fast.nn_model(X, Y, sizes[1], 20, learning_rate=0.1, activation=activation, parameters=params)
+    assert_dicts_close(pf, pr, dtype, ("W1", "b1", "W2", "b2"), "nn_model")
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_vector_tanh_is_within_a_few_ulp_of_numpy(monkeypatch, variant, dtype):
+    """The kernels' tanh (one vector expm1) against NumPy's, over 14 decades of |z|."""
+    monkeypatch.setattr(fast, "_core", _dispatch.load(variant))
+    rng = np.random.default_rng(0)
+    z = np.concatenate([rng.standard_normal(20000) * s for s in (1e-9, 1e-4, 0.1, 1, 5, 30, 1e5)])
+    z = np.concatenate([z, [0.0, -0.0, 1e-300 if dtype == np.float64 else 1e-38]]).astype(dtype)[None, :]
+    one = np.ones((1, 1), dtype)
+    params = {"W1": one, "b1": 0 * one, "W2": one, "b2": 0 * one}
+    _, cache = fast.forward_propagation(z, params)
+    exact = np.tanh(z)
+    ulps = np.abs(cache["A1"] - exact) / np.spacing(np.abs(exact))
+    assert ulps.max() <= 4, f"tanh is {ulps.max()} ulp from NumPy's"
+    assert np.all(np.abs(cache["A1"]) <= 1)
+
+
+# ---------------------------------------------------------------- threads
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_thread_counts_agree(dtype):
+    """n_threads = 1 and 2 differ at most by BLAS's blocking, within the table's tolerance."""
+    X, Y, params = _data(np.random.default_rng(2), 40, 64, 1, 500, dtype)
+    runs = [
+        fast.nn_model(X, Y, 64, 30, learning_rate=0.3, parameters=params, n_threads=n) for n in (1, 2, None)
+    ]
+    for other in runs[1:]:
+        assert_dicts_close(other, runs[0], dtype, ("W1", "b1", "W2", "b2"), "threads")
+
+
+def test_training_in_threads_matches_serial_results():
+    """Four Python threads training different models get what serial calls get."""
+    X, Y = datasets.load_planar_dataset()
+    seeds = [0, 1, 2, 3]
+    serial = [fast.nn_model(X, Y, 4, 300, seed=s, n_threads=1) for s in seeds]
+    results = [None] * len(seeds)
+
+    def work(i):
+        results[i] = fast.nn_model(X, Y, 4, 300, seed=seeds[i], n_threads=1)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(seeds))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for got, want in zip(results, serial):
+        for k in want:
+            np.testing.assert_array_equal(got[k], want[k])
+
+
+def test_the_gil_is_released_while_training(monkeypatch):
+    """Another Python thread runs while one call into the training kernel is under way.
+
+    With a long switch interval, a thread holding the GIL is never preempted,
+    so a kernel that kept the GIL would let the counter thread advance not at
+    all during the call.  One call here does all 1000 iterations (tens of ms).
+    """
+    monkeypatch.setattr(fast, "_WORK_PER_CALL", 1e18)  # no chunking: one kernel call
+    X, Y = datasets.load_planar_dataset()
+    state = {"n": 0, "stop": False}
+
+    def count():
+        while not state["stop"]:
+            state["n"] += 1
+
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1.0)
+    counter = threading.Thread(target=count)
+    try:
+        counter.start()
+        time.sleep(0.01)
+        before = state["n"]
+        fast.nn_model(X, Y, 32, 1000, seed=0, n_threads=1)
+        during = state["n"] - before
+    finally:
+        state["stop"] = True
+        counter.join()
+        sys.setswitchinterval(old)
+    assert during > 1000, f"the counter thread advanced only {during} times during training"
+
+
+def test_tolerance_table_is_keyed_by_dtype():
+    assert tolerance(np.float32)["rtol"] > tolerance(np.float64)["rtol"]
