@@ -150,5 +150,8 @@ setup(
         extensions,
         include_path=["src"],
         compiler_directives=DIRECTIVES,
+        # Cython regenerates C by timestamps only: a debug build must not reuse
+        # C generated with the checks off (nor the other way round).
+        build_dir="build/cython-debug" if DEBUG else None,
     ),
 )

@@ -76,12 +76,13 @@ def check_X(X, dtype=None, allow_empty=True):
     return check_array("X", X, 2, dtype, allow_empty=allow_empty)
 
 
-def check_Y(Y, X, dtype):
-    """Labels: (n_y, m), 0/1 entries, one-hot columns when n_y > 1."""
+def check_Y(Y, X, dtype, x_name="X"):
+    """Labels: (n_y, m), 0/1 entries, one-hot columns when n_y > 1; as many columns as X."""
     Y = check_array("Y", Y, 2, dtype)
     if Y.shape[1] != X.shape[1]:
         raise ValueError(
-            f"X and Y must have the same number of examples (columns): X has {describe(X)}, Y has {describe(Y)}"
+            f"{x_name} and Y must have the same number of examples (columns): "
+            f"{x_name} has {describe(X)}, Y has {describe(Y)}"
         )
     if Y.shape[0] < 1:
         raise ValueError(f"Y must have at least one row, got {describe(Y)}")
@@ -196,7 +197,7 @@ def check_cache(cache, X, W1, W2):
 
 def check_cost_inputs(A2, Y):
     A2 = check_probabilities(A2)
-    Y = check_Y(Y, A2, A2.dtype)
+    Y = check_Y(Y, A2, A2.dtype, x_name="A2")
     if Y.shape != A2.shape:
         raise ValueError(f"A2 and Y must have the same shape: A2 has {describe(A2)}, Y has {describe(Y)}")
     if A2.shape[1] == 0:

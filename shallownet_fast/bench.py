@@ -55,7 +55,9 @@ __all__ = [
     "get_contender",
     "compare_parameters",
     "compare_predictions",
+    "two_trainings",
     "thread_ratio",
+    "calibrate",
     "peak_memory",
     "machine_info",
     "blas_info",
@@ -272,7 +274,8 @@ class Fast(_Module):
 
     def threads(self):
         variant = _kernel_variant()
-        return f"BLAS {_blas_threads()}" + (f", {variant} kernels" if variant else "")
+        # n_threads=None: fast gives BLAS its configured threads on large problems, one on small ones.
+        return f"BLAS <={_blas_threads()}" + (f", {variant} kernels" if variant else "")
 
 
 class SklearnMLP(Contender):
@@ -372,7 +375,14 @@ class Torch(Contender):
         opt = torch.optim.SGD(model.parameters(), lr=problem.learning_rate)
         return {"k": k, "X": Xt, "Y": Yt, "model": model, "opt": opt, "loss": torch.nn.BCEWithLogitsLoss()}
 
+    def _threads(self):
+        import torch
+
+        if torch.get_num_threads() != self.n_threads:  # global: set before every use
+            torch.set_num_threads(self.n_threads)
+
     def train(self, state):
+        self._threads()
         model, opt, loss_fn, X, Y = state["model"], state["opt"], state["loss"], state["X"], state["Y"]
         for _ in range(state["k"]):
             opt.zero_grad(set_to_none=True)
@@ -397,6 +407,7 @@ class Torch(Contender):
     def predict(self, state):
         import torch
 
+        self._threads()
         model, X = state
         with torch.no_grad():
             return (model(X) > 0).numpy()
@@ -520,7 +531,35 @@ def machine_info():
         "blas": blas_info(),
         "environment": {k: os.environ.get(k) for k in env_keys},
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "load_average": _loadavg(),
     }
+
+
+def _cpu_clock():
+    """(CPU seconds used by everything, by this process and its children, wall clock); None off Linux."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(x) for x in f.readline().split()[1:9]]
+    except (OSError, ValueError):
+        return None
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields
+    t = os.times()
+    busy = (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+    return busy, t.user + t.system + t.children_user + t.children_system, time.monotonic()
+
+
+def other_cpu_load(start, end):
+    """Average number of cores busy with anything but this process (and its children) between two clocks."""
+    if start is None or end is None or end[2] <= start[2]:
+        return None
+    return max(0.0, ((end[0] - start[0]) - (end[1] - start[1])) / (end[2] - start[2]))
+
+
+def _loadavg():
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except (AttributeError, OSError):
+        return None
 
 
 def _openmp_enabled():
@@ -571,8 +610,8 @@ def time_training(problem, contenders, k, repeats, warmup_k=1):
     return times, last
 
 
-def _calls_for(fn, target):
-    """How many back-to-back calls of fn take about `target` seconds (at least 1)."""
+def calibrate(fn, target):
+    """(calls, seconds per call): how many back-to-back calls of fn take about `target` seconds (>= 1)."""
     calls = 1
     while True:  # measure at least a millisecond: the timer's resolution is far below that
         start = time.perf_counter()
@@ -582,12 +621,13 @@ def _calls_for(fn, target):
         if elapsed >= 1e-3 or calls >= 10**6:
             break
         calls *= 10
-    return max(1, int(target / max(elapsed / calls, 1e-9)))
+    per_call = max(elapsed / calls, 1e-9)
+    return max(1, int(target / per_call)), per_call
 
 
 def time_calls(fns, repeats, target):
     """Interleaved timing of zero-argument functions; per repeat `calls` back-to-back calls of each."""
-    calls = {name: _calls_for(fn, target) for name, fn in fns.items()}
+    calls = {name: calibrate(fn, target)[0] for name, fn in fns.items()}
     times = {name: [] for name in fns}
     for r in range(repeats):
         for name in _rotate(list(fns), r):
@@ -610,15 +650,12 @@ def _ratios(times, base):
 # ------------------------------------------------------------------ threads and memory
 
 
-def thread_ratio(module, problem, k, repeats=3, n_threads=1):
-    """Two threads each training its own model vs the same two runs in sequence.
+def two_trainings(module, problem, k, n_threads=1):
+    """Two independent trainings (k iterations, different starting points) of `module.nn_model`.
 
-    BLAS is limited to one thread for the whole measurement (threadpoolctl), so that each run uses one
-    core and two runs can use both: a ratio near 2 on 2 cores means the GIL is released, near 1 that it
-    is held.  Returns the median sequential and threaded times and the median of per-repeat ratios.
+    Returns (sequential, threaded): zero-argument functions that run the two one after the other, or
+    in two Python threads started together; each returns the two resulting parameter dicts.
     """
-    from threadpoolctl import threadpool_limits
-
     other = reference.initialize_parameters(problem.n_x, problem.n_h, 1, seed=12345, dtype=problem.dtype)
 
     def run(params):
@@ -643,20 +680,39 @@ def thread_ratio(module, problem, k, repeats=3, n_threads=1):
             t.join()
         return out
 
+    return sequential, threaded
+
+
+def max_abs_diff(results_a, results_b):
+    """Largest difference between two lists of parameter dicts."""
+    return max(float(np.max(np.abs(a[q] - b[q]))) for a, b in zip(results_a, results_b) for q in a)
+
+
+def thread_ratio(module, problem, k, repeats=3, n_threads=1):
+    """Two threads each training its own model vs the same two runs in sequence.
+
+    BLAS is limited to one thread for the whole measurement (threadpoolctl, process-wide), so that each
+    run uses one core and two runs can use both: a ratio near 2 on 2 cores means the GIL is released
+    during training, near 1 that it is held.  Returns the median sequential and threaded times, the
+    median of the per-repeat ratios, and whether the threaded results equal the sequential ones.
+    """
+    from threadpoolctl import threadpool_limits
+
+    sequential, threaded = two_trainings(module, problem, k, n_threads)
     seq, par = [], []
     with threadpool_limits(limits=1, user_api="blas"):
-        run(problem.params0)  # warm-up
+        a = sequential()  # warm-up, and the results the threaded runs must reproduce
         for r in range(repeats):
             for name in _rotate(["sequential", "threaded"], r):
-                t, out = _timed(sequential if name == "sequential" else threaded)
+                t, _ = _timed(sequential if name == "sequential" else threaded)
                 (seq if name == "sequential" else par).append(t)
-    # The threaded results must equal the sequential ones: the two runs are independent.
-    a, b = sequential(), threaded()
-    same = all(np.array_equal(a[i][q], b[i][q]) for i in range(2) for q in a[i])
+        b = threaded()
+    diff = max_abs_diff(a, b)
     return {
         "k": k, "n_threads": n_threads, "blas_threads": 1,
         "sequential_s": _median(seq), "threaded_s": _median(par),
-        "ratio": _median([s / p for s, p in zip(seq, par)]), "results_identical": bool(same),
+        "ratio": _median([s / p for s, p in zip(seq, par)]),
+        "results_identical": diff == 0.0, "max_abs_diff": diff,
     }  # fmt: skip
 
 
@@ -811,14 +867,15 @@ def _sweep_section(quick, repeats):
     return rows
 
 
-def _memory_section():
+def _memory_section(quick):
     rows = []
-    for dt in WORKLOADS["W3"].dtypes:
+    k = 1 if quick else 2
+    for dt in WORKLOADS["W3"].dtypes[: 1 if quick else None]:
         for impl in ("reference", "fast"):
             _log(f"memory W3 {dt} {impl}")
-            rss = peak_memory(impl, "W3", dt, k=2, how="rss")
-            tm = peak_memory(impl, "W3", dt, k=2, how="tracemalloc")
-            rows.append({"workload": "W3", "dtype": dt, "impl": impl, "iterations": 2,
+            rss = peak_memory(impl, "W3", dt, k=k, how="rss")
+            tm = peak_memory(impl, "W3", dt, k=k, how="tracemalloc")
+            rows.append({"workload": "W3", "dtype": dt, "impl": impl, "iterations": k,
                          "rss_peak_bytes": rss["peak_bytes"], "rss_method": rss["method"],
                          "tracemalloc_peak_bytes": tm["peak_bytes"], "tracemalloc_method": tm["method"]})
     return rows
@@ -879,7 +936,8 @@ def _markdown(report):
     mi = report["machine"]
     lines = [f"# shallownet_fast benchmark report ({'quick' if report['quick'] else 'full'})", ""]
     lines += [
-        f"- date: {mi['date']}",
+        f"- date: {mi['date']}; load average (1, 5, 15 min) at the start {mi['load_average']}, "
+        f"at the end {report['load_average_end']}",
         f"- CPU: {mi['cpu']}, {mi['cores']} cores ({mi['usable_cores']} usable); {mi['platform']}",
         f"- Python {mi['python']}; " + ", ".join(f"{k} {v}" for k, v in mi["versions"].items() if v),
         f"- shallownet_fast kernels: {mi['shallownet_fast_kernels']}, OpenMP: {mi['openmp_enabled']}",
@@ -887,6 +945,13 @@ def _markdown(report):
         "- BLAS and OpenMP libraries in use (threadpoolctl):",
     ]
     lines += [f"  - {_blas_line(e)}" for e in mi["blas"]] or ["  - (threadpoolctl not installed)"]
+    others = report.get("other_cpu_cores")
+    if others is not None:
+        lines.append(f"- CPU used by other processes during the run: {others:.2f} cores on average (from /proc/stat)")
+        if others > 0.2:
+            lines.append("- WARNING: other processes competed for the cores during the run; multi-threaded "
+                         "contenders suffer most (a descheduled BLAS thread stalls every product); "
+                         "treat these numbers with caution")
     if report["missing"]:
         lines.append(f"- skipped (not installed): {', '.join(report['missing'])}")
     lines += ["", f"Medians over {report['repeats']} interleaved repeats. Ratios are medians of per-repeat ratios "
@@ -928,7 +993,8 @@ def _markdown(report):
             lines.append(f"| {n_h} | " + " | ".join(cells) + " |")
         lines.append("")
     if report["memory"]:
-        lines += ["## Peak memory of one nn_model call on W3 (2 iterations, fresh process each)", "",
+        lines += [f"## Peak memory of one nn_model call on W3 ({report['memory'][0]['iterations']} iterations, "
+                  "fresh process each)", "",
                   "| dtype | implementation | peak RSS above the data | tracemalloc peak |", "|---|---|---|---|"]
         for r in report["memory"]:
             lines.append(f"| {SHORT[r['dtype']]} | {r['impl']} | {r['rss_peak_bytes'] / 2**20:.1f} MiB | "
@@ -1015,6 +1081,7 @@ def run_report(out_dir=None, quick=False, workloads=None, repeat=None, stream=No
     Returns the report as a dict.
     """
     start = time.perf_counter()
+    clock = _cpu_clock()
     selected = [s.upper() for s in (workloads or SECTIONS)]
     unknown = sorted(set(selected) - set(SECTIONS))
     if unknown:
@@ -1027,7 +1094,7 @@ def run_report(out_dir=None, quick=False, workloads=None, repeat=None, stream=No
     train = _training_section(selected, quick, repeats, contenders)
     pred = _predict_section(quick, repeats, contenders) if "P1" in selected else []
     sweep = _sweep_section(quick, repeats) if "SWEEP" in selected else []
-    memory = _memory_section() if "MEM" in selected and sys.platform.startswith("linux") else []
+    memory = _memory_section(quick) if "MEM" in selected and sys.platform.startswith("linux") else []
     gil = _gil_section(quick, repeats) if "GIL" in selected and _has("threadpoolctl") else []
     report = {
         "quick": quick, "repeats": repeats, "workloads": selected, "missing": missing,
@@ -1035,6 +1102,8 @@ def run_report(out_dir=None, quick=False, workloads=None, repeat=None, stream=No
         "memory": memory, "gil": gil, "targets": _targets(train, pred, sweep, gil),
     }  # fmt: skip
     report["elapsed_s"] = time.perf_counter() - start
+    report["load_average_end"] = _loadavg()
+    report["other_cpu_cores"] = other_cpu_load(clock, _cpu_clock())
     text = _markdown(report)
     print(text, file=stream or sys.stdout, flush=True)
     if out_dir:

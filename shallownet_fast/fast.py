@@ -79,6 +79,19 @@ def backward_propagation(parameters, cache, X, Y, *, activation="tanh"):
 _THREADED_MIN_FLOPS = 2e7
 
 
+# The training and prediction kernels process the examples in blocks of
+# columns sized so that a block of the hidden layer, (n_h, block), stays in
+# the core's cache (1 MiB L2 on the machines measured) from the forward pass
+# to the backward pass.
+_BLOCK_BYTES = 512 * 1024
+_MIN_BLOCK = 64
+
+
+def _block_columns(n_h, m, dtype):
+    fit = _BLOCK_BYTES // (n_h * np.dtype(dtype).itemsize)
+    return int(min(m, max(_MIN_BLOCK, fit - fit % 16)))
+
+
 def _flops_per_iteration(n_x, n_h, n_y, m):
     return 2.0 * m * n_h * (2 * n_x + 3 * n_y + 10)
 
@@ -134,8 +147,9 @@ def nn_model(
     X, Y = _contig(X), _contig(Y)
     cost_every = 1 if return_costs else (PRINT_EVERY if print_cost else 0)
     costs = np.full(n_iter if cost_every else 0, np.nan)
+    block = _block_columns(n_h, m, dt)
     buffers = (
-        np.empty((n_h, m), dt), np.empty((n_y, m), dt), np.empty(m, dt),
+        np.empty((n_h, block), dt), np.empty((n_y, block), dt), np.empty(block, dt),
         np.empty((n_h, n_x), dt), np.empty(n_h, dt), np.empty((n_y, n_h), dt), np.empty(n_y, dt),
     )  # fmt: skip
     code = _core.ACTIVATION_CODES[activation]
@@ -157,7 +171,9 @@ def predict(parameters, X, *, activation="tanh"):
     X, W1, b1, W2, b2 = v.check_forward_inputs(X, parameters, activation)
     (n_h, m), n_y, dt = (W1.shape[0], X.shape[1]), W2.shape[0], X.dtype
     A2 = np.empty((n_y, m), dt)
-    _core.predict_proba(*_kernel_args(X, W1, b1, W2, b2, activation), A2, np.empty((n_h, m), dt), np.empty(m, dt))
+    block = _block_columns(n_h, max(m, 1), dt)
+    H, tmp = np.empty((n_h, block), dt), np.empty(block, dt)
+    _core.predict_proba(*_kernel_args(X, W1, b1, W2, b2, activation), A2, H, tmp)
     if n_y == 1:
         return A2 > 0.5
     return A2.argmax(axis=0)

@@ -252,59 +252,63 @@ def uses_blas(Py_ssize_t rows, Py_ssize_t K):
     return _use_blas(rows, K)
 
 
-cdef void _product(const floating* W, const floating* X, floating* out, Py_ssize_t rows,
-                   Py_ssize_t K, Py_ssize_t m, bint blas) noexcept nogil:
-    """out := W @ X; W is rows x K, X is K x m, out is rows x m."""
+cdef void _product(const floating* W, const floating* X, Py_ssize_t ldx, floating* out,
+                   Py_ssize_t ldo, Py_ssize_t rows, Py_ssize_t K, Py_ssize_t n,
+                   bint blas) noexcept nogil:
+    """out := W @ X; W is rows x K, X is K x n (row stride ldx), out is rows x n (ldo)."""
     cdef Py_ssize_t i, k
     if blas:
-        gemm(False, False, <int> rows, <int> m, <int> K, <floating> 1, W, <int> K,
-             X, <int> m, <floating> 0, out, <int> m)
+        gemm(False, False, <int> rows, <int> n, <int> K, <floating> 1, W, <int> K,
+             X, <int> ldx, <floating> 0, out, <int> ldo)
         return
     for i in range(rows):
         for k in range(K):
-            _scaled_row(W[i * K + k], X + k * m, out + i * m, m, k > 0)
+            _scaled_row(W[i * K + k], X + k * ldx, out + i * ldo, n, k > 0)
 
 
-cdef void _output_activation(floating* Z, floating* A, const floating* b, Py_ssize_t n_y,
-                             Py_ssize_t m, floating* tmp) noexcept nogil:
-    """Z := Z + b; A := sigmoid(Z) (n_y = 1) or the column softmax of Z; A may be Z."""
+cdef void _output_activation(floating* Z, floating* A, Py_ssize_t ld, const floating* b,
+                             Py_ssize_t n_y, Py_ssize_t n, floating* tmp) noexcept nogil:
+    """Z := Z + b; A := sigmoid(Z) (n_y = 1) or the column softmax of Z; A may be Z.
+
+    Z and A are n_y x n with row stride ld; tmp holds n.
+    """
     cdef Py_ssize_t j, k
     cdef floating* z
     cdef floating* a
     for k in range(n_y):
-        z = Z + k * m
-        for j in range(m):
+        z = Z + k * ld
+        for j in range(n):
             z[j] = z[j] + b[k]
     if n_y == 1:
-        for j in range(m):
+        for j in range(n):
             A[j] = _sigmoid(Z[j])
         return
-    for j in range(m):
+    for j in range(n):
         tmp[j] = Z[j]
     for k in range(1, n_y):
-        z = Z + k * m
-        for j in range(m):
+        z = Z + k * ld
+        for j in range(n):
             tmp[j] = z[j] if z[j] > tmp[j] else tmp[j]
     for k in range(n_y):
-        z = Z + k * m
-        a = A + k * m
-        for j in range(m):
+        z = Z + k * ld
+        a = A + k * ld
+        for j in range(n):
             a[j] = _exp(z[j] - tmp[j])
-    for j in range(m):
+    for j in range(n):
         tmp[j] = A[j]
     for k in range(1, n_y):
-        a = A + k * m
-        for j in range(m):
+        a = A + k * ld
+        for j in range(n):
             tmp[j] = tmp[j] + a[j]
     for k in range(n_y):
-        a = A + k * m
-        for j in range(m):
+        a = A + k * ld
+        for j in range(n):
             a[j] = a[j] / tmp[j]
 
 
-cdef double _cost(const floating* A, const floating* Y, Py_ssize_t n_y, Py_ssize_t m,
-                  floating* tmp) noexcept nogil:
-    """Mean cross-entropy of probabilities A clipped to [eps, 1 - eps]."""
+cdef double _loss_sum(const floating* A, Py_ssize_t lda, const floating* Y, Py_ssize_t ldy,
+                      Py_ssize_t n_y, Py_ssize_t n, floating* tmp) noexcept nogil:
+    """sum of y log p + (1 - y) log(1 - p) (n_y = 1) or of y log p, p = A clipped to [eps, 1 - eps]."""
     cdef Py_ssize_t j, k
     cdef floating eps = _eps(A[0])
     cdef floating hi = 1 - eps
@@ -313,80 +317,106 @@ cdef double _cost(const floating* A, const floating* Y, Py_ssize_t n_y, Py_ssize
     cdef const floating* a
     cdef const floating* y
     for k in range(n_y):
-        a = A + k * m
-        y = Y + k * m
+        a = A + k * lda
+        y = Y + k * ldy
         if n_y == 1:
-            for j in range(m):
+            for j in range(n):
                 p = a[j] if a[j] > eps else eps
                 p = p if p < hi else hi
                 tmp[j] = y[j] * _log(p) + (1 - y[j]) * _log1p(-p)
         else:
-            for j in range(m):
+            for j in range(n):
                 p = a[j] if a[j] > eps else eps
                 p = p if p < hi else hi
                 tmp[j] = y[j] * _log(p)
-        total += _sum(tmp, m)
-    return -total / m
+        total += _sum(tmp, n)
+    return total
 
 
-cdef void _hidden_forward(const floating* X, const floating* W1, const floating* b1,
-                          const floating* W2, floating* Z1, floating* A1, floating* O,
-                          Py_ssize_t n_x, Py_ssize_t n_h, Py_ssize_t n_y, Py_ssize_t m,
-                          int act) noexcept nogil:
-    """Z1 := W1 @ X (+ b1 when Z1 is not A1); A1 := g(W1 @ X + b1); O := W2 @ A1.
+cdef void _hidden_forward(const floating* X, Py_ssize_t ldx, const floating* W1,
+                          const floating* b1, const floating* W2, floating* Z1, floating* A1,
+                          Py_ssize_t ldh, floating* O, Py_ssize_t ldo, Py_ssize_t n_x,
+                          Py_ssize_t n_h, Py_ssize_t n_y, Py_ssize_t n, int act) noexcept nogil:
+    """Z1 := W1 @ X + b1 (when Z1 is not A1); A1 := g(W1 @ X + b1); O := W2 @ A1.
 
+    X is n_x x n (row stride ldx); Z1 and A1 n_h x n (ldh); O n_y x n (ldo).
     With Z1 == A1 the hidden layer is computed in place and Z1 is not kept.
     Each hidden row is added into O while it is still in cache.
     """
-    cdef Py_ssize_t i, k
+    cdef Py_ssize_t i, j, k
     cdef floating* a
     cdef floating* z
-    _product(W1, X, Z1, n_h, n_x, m, _use_blas(n_h, n_x))
+    _product(W1, X, ldx, Z1, ldh, n_h, n_x, n, _use_blas(n_h, n_x))
     for i in range(n_h):
-        a = A1 + i * m
+        a = A1 + i * ldh
         if Z1 == A1:
-            _activate_row(a, a, m, b1[i], act)
+            _activate_row(a, a, n, b1[i], act)
         else:
-            z = Z1 + i * m
-            for k in range(m):
-                z[k] = z[k] + b1[i]
-            _activate_row(z, a, m, 0, act)
+            z = Z1 + i * ldh
+            for j in range(n):
+                z[j] = z[j] + b1[i]
+            _activate_row(z, a, n, 0, act)
         for k in range(n_y):
-            _scaled_row(W2[k * n_h + i], a, O + k * m, m, i > 0)
+            _scaled_row(W2[k * n_h + i], a, O + k * ldo, n, i > 0)
 
 
-cdef void _hidden_backward(const floating* X, const floating* W2, const floating* A1,
-                           const floating* D2, floating* D1, floating* dW1, floating* db1,
+cdef void _hidden_backward(const floating* X, Py_ssize_t ldx, const floating* W2,
+                           const floating* A1, const floating* D2, Py_ssize_t ldd2,
+                           floating* D1, Py_ssize_t ldh, floating* dW1, floating* db1,
                            floating* dW2, floating* tmp, Py_ssize_t n_x, Py_ssize_t n_h,
-                           Py_ssize_t n_y, Py_ssize_t m, int act) noexcept nogil:
+                           Py_ssize_t n_y, Py_ssize_t n, int act,
+                           bint accumulate) noexcept nogil:
     """Gradient sums (not yet divided by m) from the output delta D2 = A2 - Y.
 
-    dW2 := D2 @ A1.T, D1 := (W2.T @ D2) * g'(A1), db1 := D1.sum(1), dW1 := D1 @ X.T.
+    dW2 (+)= D2 @ A1.T, D1 := (W2.T @ D2) * g'(A1), db1 (+)= D1.sum(1), dW1 (+)= D1 @ X.T,
+    adding to the sums when `accumulate` (the later column blocks of one pass).
+    X is n_x x n (row stride ldx); A1 and D1 n_h x n (ldh); D2 n_y x n (ldd2).
     D1 may be A1: each row of A1 is read for dW2 and g' before it is overwritten.
     """
     cdef Py_ssize_t i, k
     cdef const floating* a
     cdef floating* d
-    cdef const floating* back
     cdef bint blas = _use_blas(n_h, n_x)
     for i in range(n_h):
-        a = A1 + i * m
-        d = D1 + i * m
+        a = A1 + i * ldh
+        d = D1 + i * ldh
         for k in range(n_y):
-            dW2[k * n_h + i] = <floating> _dot(D2 + k * m, a, m)
+            _add_to(&dW2[k * n_h + i], _dot(D2 + k * ldd2, a, n), accumulate)
         if n_y == 1:
-            _scaled_row(W2[i], D2, tmp, m, False)
+            _scaled_row(W2[i], D2, tmp, n, False)
         else:
             for k in range(n_y):
-                _scaled_row(W2[k * n_h + i], D2 + k * m, tmp, m, k > 0)
-        _delta_row(a, tmp, d, m, act)
-        db1[i] = <floating> _sum(d, m)
+                _scaled_row(W2[k * n_h + i], D2 + k * ldd2, tmp, n, k > 0)
+        _delta_row(a, tmp, d, n, act)
+        _add_to(&db1[i], _sum(d, n), accumulate)
         if not blas:
             for k in range(n_x):
-                dW1[i * n_x + k] = <floating> _dot(d, X + k * m, m)
+                _add_to(&dW1[i * n_x + k], _dot(d, X + k * ldx, n), accumulate)
     if blas:
-        gemm(False, True, <int> n_h, <int> n_x, <int> m, <floating> 1, D1, <int> m,
-             X, <int> m, <floating> 0, dW1, <int> n_x)
+        gemm(False, True, <int> n_h, <int> n_x, <int> n, <floating> 1, D1, <int> ldh,
+             X, <int> ldx, <floating> (1 if accumulate else 0), dW1, <int> n_x)
+
+
+cdef inline void _add_to(floating* target, double value, bint accumulate) noexcept nogil:
+    if accumulate:
+        target[0] = target[0] + <floating> value
+    else:
+        target[0] = <floating> value
+
+
+cdef void _output_delta(floating* O, Py_ssize_t ldo, const floating* Y, Py_ssize_t ldy,
+                        floating* db2, Py_ssize_t n_y, Py_ssize_t n,
+                        bint accumulate) noexcept nogil:
+    """O := O - Y (the output delta A2 - Y); db2 (+)= its row sums."""
+    cdef Py_ssize_t j, k
+    cdef floating* o
+    cdef const floating* y
+    for k in range(n_y):
+        o = O + k * ldo
+        y = Y + k * ldy
+        for j in range(n):
+            o[j] = o[j] - y[j]
+        _add_to(&db2[k], _sum(o, n), accumulate)
 
 
 cdef void _divide(floating* a, Py_ssize_t n, floating m) noexcept nogil:
@@ -411,29 +441,30 @@ def forward(const floating[:, ::1] X not None,     # IN  (n_x, m)
             const floating[:, ::1] W2 not None,    # IN  (n_y, n_h)
             const floating[::1] b2 not None,       # IN  (n_y,)
             int act,
-            floating[:, ::1] Z1 not None,          # OUT (n_h, m); may be A1
+            floating[:, ::1] Z1 not None,          # OUT (n_h, m)
             floating[:, ::1] A1 not None,          # OUT (n_h, m)
             floating[:, ::1] Z2 not None,          # OUT (n_y, m)
-            floating[:, ::1] A2 not None,          # OUT (n_y, m); may be Z2
+            floating[:, ::1] A2 not None,          # OUT (n_y, m)
             floating[::1] tmp not None):           # SCRATCH (m,)
     """Z1 := W1 @ X + b1; A1 := g(Z1); Z2 := W2 @ A1 + b2; A2 := sigmoid or softmax(Z2)."""
     cdef Py_ssize_t n_x = X.shape[0], m = X.shape[1], n_h = W1.shape[0], n_y = W2.shape[0]
     if m == 0:
         return
     with nogil:
-        _hidden_forward(&X[0, 0], &W1[0, 0], &b1[0], &W2[0, 0], &Z1[0, 0], &A1[0, 0],
-                        &Z2[0, 0], n_x, n_h, n_y, m, act)
-        _output_activation(&Z2[0, 0], &A2[0, 0], &b2[0], n_y, m, &tmp[0])
+        _hidden_forward(&X[0, 0], m, &W1[0, 0], &b1[0], &W2[0, 0], &Z1[0, 0], &A1[0, 0], m,
+                        &Z2[0, 0], m, n_x, n_h, n_y, m, act)
+        _output_activation(&Z2[0, 0], &A2[0, 0], m, &b2[0], n_y, m, &tmp[0])
 
 
 def cost(const floating[:, ::1] A2 not None,       # IN  (n_y, m), m >= 1
          const floating[:, ::1] Y not None,        # IN  (n_y, m)
          floating[::1] tmp not None):              # SCRATCH (m,)
     """-mean(Y log A2 + (1 - Y) log(1 - A2)), or -mean(sum(Y log A2)) for n_y > 1."""
-    cdef double c
+    cdef Py_ssize_t m = A2.shape[1]
+    cdef double total
     with nogil:
-        c = _cost(&A2[0, 0], &Y[0, 0], A2.shape[0], A2.shape[1], &tmp[0])
-    return c
+        total = _loss_sum(&A2[0, 0], m, &Y[0, 0], m, A2.shape[0], m, &tmp[0])
+    return -total / m
 
 
 def backward(const floating[:, ::1] X not None,    # IN  (n_x, m), m >= 1
@@ -451,15 +482,15 @@ def backward(const floating[:, ::1] X not None,    # IN  (n_x, m), m >= 1
              floating[::1] tmp not None):          # SCRATCH (m,)
     """dZ2 := A2 - Y; dW2 := dZ2 @ A1.T / m; dZ1 := (W2.T @ dZ2) * g'(A1); dW1 := dZ1 @ X.T / m."""
     cdef Py_ssize_t n_x = X.shape[0], m = X.shape[1], n_h = W2.shape[1], n_y = W2.shape[0]
-    cdef Py_ssize_t j, k
     cdef floating fm = <floating> m
+    cdef Py_ssize_t j, k
     with nogil:
         for k in range(n_y):
             for j in range(m):
-                D2[k, j] = A2[k, j] - Y[k, j]
-            db2[k] = <floating> _sum(&D2[k, 0], m)
-        _hidden_backward(&X[0, 0], &W2[0, 0], &A1[0, 0], &D2[0, 0], &D1[0, 0], &dW1[0, 0],
-                         &db1[0], &dW2[0, 0], &tmp[0], n_x, n_h, n_y, m, act)
+                D2[k, j] = A2[k, j]
+        _output_delta(&D2[0, 0], m, &Y[0, 0], m, &db2[0], n_y, m, False)
+        _hidden_backward(&X[0, 0], m, &W2[0, 0], &A1[0, 0], &D2[0, 0], m, &D1[0, 0], m,
+                         &dW1[0, 0], &db1[0], &dW2[0, 0], &tmp[0], n_x, n_h, n_y, m, act, False)
         _divide(&dW1[0, 0], n_h * n_x, fm)
         _divide(&db1[0], n_h, fm)
         _divide(&dW2[0, 0], n_y * n_h, fm)
@@ -473,16 +504,19 @@ def predict_proba(const floating[:, ::1] X not None,   # IN  (n_x, m)
                   const floating[::1] b2 not None,     # IN  (n_y,)
                   int act,
                   floating[:, ::1] A2 not None,        # OUT (n_y, m)
-                  floating[:, ::1] H not None,         # SCRATCH (n_h, m)
-                  floating[::1] tmp not None):         # SCRATCH (m,)
-    """A2 := output(W2 @ g(W1 @ X + b1) + b2), keeping no intermediate."""
+                  floating[:, ::1] H not None,         # SCRATCH (n_h, block)
+                  floating[::1] tmp not None):         # SCRATCH (block,)
+    """A2 := output(W2 @ g(W1 @ X + b1) + b2), block of columns by block of columns."""
     cdef Py_ssize_t n_x = X.shape[0], m = X.shape[1], n_h = W1.shape[0], n_y = W2.shape[0]
-    if m == 0:
-        return
+    cdef Py_ssize_t block = H.shape[1], j0, n
     with nogil:
-        _hidden_forward(&X[0, 0], &W1[0, 0], &b1[0], &W2[0, 0], &H[0, 0], &H[0, 0],
-                        &A2[0, 0], n_x, n_h, n_y, m, act)
-        _output_activation(&A2[0, 0], &A2[0, 0], &b2[0], n_y, m, &tmp[0])
+        j0 = 0
+        while j0 < m:
+            n = min(block, m - j0)
+            _hidden_forward(&X[0, j0], m, &W1[0, 0], &b1[0], &W2[0, 0], &H[0, 0], &H[0, 0], n,
+                            &A2[0, j0], m, n_x, n_h, n_y, n, act)
+            _output_activation(&A2[0, j0], &A2[0, j0], m, &b2[0], n_y, n, &tmp[0])
+            j0 += block
 
 
 def train(const floating[:, ::1] X not None,   # IN  (n_x, m), m >= 1
@@ -497,9 +531,9 @@ def train(const floating[:, ::1] X not None,   # IN  (n_x, m), m >= 1
           Py_ssize_t count,
           Py_ssize_t cost_every,
           double[::1] costs not None,          # OUT (count,) when cost_every > 0
-          floating[:, ::1] H not None,         # SCRATCH (n_h, m)
-          floating[:, ::1] O not None,         # SCRATCH (n_y, m)
-          floating[::1] tmp not None,          # SCRATCH (m,)
+          floating[:, ::1] H not None,         # SCRATCH (n_h, block)
+          floating[:, ::1] O not None,         # SCRATCH (n_y, block)
+          floating[::1] tmp not None,          # SCRATCH (block,)
           floating[:, ::1] dW1 not None,       # SCRATCH (n_h, n_x)
           floating[::1] db1 not None,          # SCRATCH (n_h,)
           floating[:, ::1] dW2 not None,       # SCRATCH (n_y, n_h)
@@ -507,32 +541,38 @@ def train(const floating[:, ::1] X not None,   # IN  (n_x, m), m >= 1
     """Iterations first .. first + count - 1 of full-batch gradient descent, in place.
 
     Each: forward, the cost into costs[i - first] when i % cost_every == 0
-    (taken before the update), backward, W := W - learning_rate * dW.
+    (taken before the update), backward, W := W - learning_rate * dW.  The
+    examples are processed in column blocks of H.shape[1], so that a block's
+    hidden layer stays in cache from the forward pass to the backward pass;
+    the gradients are summed over the blocks in order.
     """
     cdef Py_ssize_t n_x = X.shape[0], m = X.shape[1], n_h = W1.shape[0], n_y = W2.shape[0]
-    cdef Py_ssize_t it, j, k
+    cdef Py_ssize_t block = H.shape[1], it, j0, n
     cdef floating lr = <floating> learning_rate
     cdef floating fm = <floating> m
-    cdef floating* o
-    cdef const floating* y
+    cdef double total
+    cdef bint want_cost
     with nogil:
         for it in range(first, first + count):
-            # forward: H := g(W1 @ X + b1) in place; O := A2
-            _hidden_forward(&X[0, 0], &W1[0, 0], &b1[0], &W2[0, 0], &H[0, 0], &H[0, 0],
-                            &O[0, 0], n_x, n_h, n_y, m, act)
-            _output_activation(&O[0, 0], &O[0, 0], &b2[0], n_y, m, &tmp[0])
-            if cost_every > 0 and it % cost_every == 0:
-                costs[it - first] = _cost(&O[0, 0], &Y[0, 0], n_y, m, &tmp[0])
-            # output delta: O := A2 - Y
-            for k in range(n_y):
-                o = &O[k, 0]
-                y = &Y[k, 0]
-                for j in range(m):
-                    o[j] = o[j] - y[j]
-                db2[k] = <floating> _sum(o, m)
-            # backward, H := dZ1 in place
-            _hidden_backward(&X[0, 0], &W2[0, 0], &H[0, 0], &O[0, 0], &H[0, 0], &dW1[0, 0],
-                             &db1[0], &dW2[0, 0], &tmp[0], n_x, n_h, n_y, m, act)
+            want_cost = cost_every > 0 and it % cost_every == 0
+            total = 0
+            j0 = 0
+            while j0 < m:
+                n = min(block, m - j0)
+                # forward: H := g(W1 @ X + b1) in place; O := A2
+                _hidden_forward(&X[0, j0], m, &W1[0, 0], &b1[0], &W2[0, 0], &H[0, 0], &H[0, 0],
+                                n, &O[0, 0], n, n_x, n_h, n_y, n, act)
+                _output_activation(&O[0, 0], &O[0, 0], n, &b2[0], n_y, n, &tmp[0])
+                if want_cost:
+                    total += _loss_sum(&O[0, 0], n, &Y[0, j0], m, n_y, n, &tmp[0])
+                # backward: O := A2 - Y, then H := dZ1 in place
+                _output_delta(&O[0, 0], n, &Y[0, j0], m, &db2[0], n_y, n, j0 > 0)
+                _hidden_backward(&X[0, j0], m, &W2[0, 0], &H[0, 0], &O[0, 0], n, &H[0, 0], n,
+                                 &dW1[0, 0], &db1[0], &dW2[0, 0], &tmp[0], n_x, n_h, n_y, n,
+                                 act, j0 > 0)
+                j0 += block
+            if want_cost:
+                costs[it - first] = -total / m
             _descend(&W1[0, 0], &dW1[0, 0], n_h * n_x, lr, fm)
             _descend(&b1[0], &db1[0], n_h, lr, fm)
             _descend(&W2[0, 0], &dW2[0, 0], n_y * n_h, lr, fm)
@@ -557,5 +597,6 @@ def product_check(const floating[:, ::1] W not None,   # IN  (rows, K)
                   floating[:, ::1] out not None,       # OUT (rows, m)
                   bint blas):
     """out := W @ X through BLAS or through the loop nest (for tests and benches/crossover.py)."""
+    cdef Py_ssize_t m = X.shape[1]
     with nogil:
-        _product(&W[0, 0], &X[0, 0], &out[0, 0], W.shape[0], W.shape[1], X.shape[1], blas)
+        _product(&W[0, 0], &X[0, 0], m, &out[0, 0], m, W.shape[0], W.shape[1], m, blas)

@@ -138,3 +138,15 @@ def assert_unchanged(before, after, what):
     else:
         np.testing.assert_array_equal(after, before, err_msg=f"{what} was modified")
         assert after.dtype == before.dtype, f"{what} changed dtype"
+
+
+def pytest_report_header(config):
+    """Which build the suite is testing: where it lives, its kernels, whether bounds checks are on."""
+    import shallownet_fast
+    from shallownet_fast import _dispatch
+
+    return (
+        f"shallownet_fast {shallownet_fast.__version__} from {shallownet_fast.__file__}; "
+        f"kernels {shallownet_fast.kernel_variant} (available: {', '.join(_dispatch.available())}); "
+        f"debug build: {_dispatch.kernels.debug_build()}; OpenMP: {shallownet_fast.openmp_enabled()}"
+    )

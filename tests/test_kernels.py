@@ -106,6 +106,20 @@ def test_vector_tanh_is_within_a_few_ulp_of_numpy(monkeypatch, variant, dtype):
     assert np.all(np.abs(cache["A1"]) <= 1)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("sizes", [(2, 4, 1, 203), (30, 20, 3, 203)], ids=["loops", "blas"])
+def test_column_blocks_match_one_block(monkeypatch, dtype, sizes):
+    """Training and prediction in several column blocks (the last one partial) equal the reference."""
+    monkeypatch.setattr(fast, "_BLOCK_BYTES", 1)  # blocks of _MIN_BLOCK = 64 columns: 64+64+64+11
+    X, Y, params = _data(np.random.default_rng(4), *sizes, dtype)
+    assert fast._block_columns(sizes[1], sizes[3], dtype) == 64
+    pr, cr = reference.nn_model(X, Y, sizes[1], 15, learning_rate=0.2, parameters=params, return_costs=True)
+    pf, cf = fast.nn_model(X, Y, sizes[1], 15, learning_rate=0.2, parameters=params, return_costs=True)
+    assert_dicts_close(pf, pr, dtype, ("W1", "b1", "W2", "b2"), "blocked nn_model")
+    np.testing.assert_allclose(cf, cr, rtol=tolerance(dtype)["rtol"])
+    np.testing.assert_array_equal(fast.predict(pr, X), reference.predict(pr, X))
+
+
 # ---------------------------------------------------------------- threads
 
 

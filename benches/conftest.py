@@ -1,0 +1,104 @@
+"""Shared fixtures of the benchmark suite (pytest-benchmark).
+
+    pytest benches                       # the benchmarks, one table per workload
+    pytest benches --benchmark-disable   # a smoke test: every benchmark body runs once, on small sizes
+
+The workloads, contenders and agreement checks live in :mod:`shallownet_fast.bench`, which also runs the
+interleaved report (``python -m shallownet_fast.bench``); this suite times the same code with
+pytest-benchmark.  Files named ``bench_*.py`` are collected here (the project's pytest configuration only
+collects ``test_*.py``).
+"""
+
+import pytest
+
+from shallownet_fast import bench as B
+
+
+def pytest_collect_file(file_path, parent):
+    # A file named on the command line is already collected by pytest itself.
+    if file_path.suffix == ".py" and file_path.name.startswith("bench_") and not parent.session.isinitpath(file_path):
+        return pytest.Module.from_parent(parent, path=file_path)
+    return None
+
+
+@pytest.fixture(scope="session")
+def smoke(request):
+    """True under --benchmark-disable: the bodies run once, so sizes and iteration counts shrink."""
+    config = request.config
+    return bool(config.getoption("benchmark_disable", False)) and not config.getoption("benchmark_enable", False)
+
+
+@pytest.fixture(scope="session")
+def machine():
+    return B.machine_info()
+
+
+@pytest.fixture(scope="session")
+def problems():
+    """Training problems, made once per session: problems(workload, dtype, m=None)."""
+    cache = {}
+
+    def get(workload, dtype, m=None):
+        key = (workload, dtype, m)
+        if key not in cache:
+            cache[key] = B.make_problem(workload, dtype, m=m)
+        return cache[key]
+
+    return get
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _restore_torch_threads():
+    """The torch contenders set torch's global thread count; put it back afterwards."""
+    try:
+        import torch
+    except ImportError:
+        yield
+        return
+    before = torch.get_num_threads()
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="session")
+def contender():
+    """contender(name): the contender; skips the test when its package (scikit-learn, torch) is absent."""
+
+    def get(name):
+        c = B.get_contender(name)
+        if c.requires:
+            pytest.importorskip(c.requires)
+        return c
+
+    return get
+
+
+@pytest.fixture
+def record(benchmark, machine):
+    """record(dtype=..., threads=..., per=None, **more): machine, BLAS, dtype and threads into extra_info.
+
+    With ``per=N`` (iterations or calls per round) the median round time divided by N is added as
+    ``median_per_unit_s`` (when the benchmark actually ran).
+    """
+
+    def put(*, dtype, threads, per=None, **extra):
+        blas = [
+            {k: e[k] for k in ("internal_api", "version", "architecture", "num_threads", "library")}
+            for e in B.blas_info()
+            if e["user_api"] == "blas"
+        ]
+        info = {
+            "cpu": machine["cpu"],
+            "cores": machine["cores"],
+            "blas": blas,
+            "kernels": machine["shallownet_fast_kernels"],
+            "dtype": dtype,
+            "threads": threads,
+            **extra,
+        }
+        stats = getattr(getattr(benchmark, "stats", None), "stats", None)
+        if per and stats is not None:
+            info["median_per_unit_s"] = stats.median / per
+        benchmark.extra_info.update(info)
+
+    return put
