@@ -248,3 +248,12 @@ def check_training_inputs(X, Y, n_h, num_iterations, learning_rate, activation, 
     dtype = working_dtype(X, W1)
     X, Y, W1, b1, W2, b2 = (a.astype(dtype, copy=False) for a in (X, Y, W1, b1, W2, b2))
     return X, Y, (W1, b1, W2, b2), num_iterations, dtype.type(lr)
+
+
+def check_diverged(arrays, learning_rate, iteration):
+    """FloatingPointError when training has made any parameter NaN or infinite."""
+    if not all(np.isfinite(a).all() for a in arrays):
+        raise FloatingPointError(
+            f"nn_model diverged: the parameters are no longer finite after {iteration} iterations; "
+            f"learning_rate={learning_rate!r} is too large for this problem (or the hidden units exploded)"
+        )

@@ -39,8 +39,11 @@ __all__ = [
 _contig = np.ascontiguousarray
 
 # About how many floating-point operations one call into the training kernel
-# does before returning to Python, which prints costs and lets Ctrl-C through.
+# does before returning to Python (which prints costs and checks that the
+# parameters are finite), and how many between two looks at Python's signal
+# handlers inside the kernel (so that Ctrl-C answers within a fraction of a second).
 _WORK_PER_CALL = 2e8
+_WORK_PER_SIGNAL_CHECK = 5e7
 
 
 def _kernel_args(X, W1, b1, W2, b2, activation):
@@ -155,11 +158,13 @@ def nn_model(
     code = _core.ACTIVATION_CODES[activation]
     flops = _flops_per_iteration(n_x, n_h, n_y, m)
     step = _iterations_per_call(flops)
+    signal_every = max(1, int(_WORK_PER_SIGNAL_CHECK // (flops * block / m)))
     with _blas_threads(n_threads, n_x, n_h, flops):
         for first in range(0, n_iter, step):
             count = min(step, n_iter - first)
             out = costs[first : first + count] if cost_every else costs
-            _core.train(X, Y, W1, b1, W2, b2, code, float(lr), first, count, cost_every, out, *buffers)
+            _core.train(X, Y, W1, b1, W2, b2, code, float(lr), first, count, cost_every, out, *buffers, signal_every)
+            v.check_diverged((W1, b1, W2, b2), learning_rate, first + count)
             if print_cost:
                 for i in range(-(-first // PRINT_EVERY) * PRINT_EVERY, first + count, PRINT_EVERY):
                     _print_cost(i, costs[i])

@@ -313,22 +313,31 @@ def nn_model(
     -------
     parameters : dict with W1, b1, W2, b2 in the working dtype
     costs : ndarray of shape (num_iterations,), float64, only with return_costs
+
+    Raises
+    ------
+    FloatingPointError
+        When the parameters stop being finite (a learning rate far too large,
+        exploding ReLU units): never are NaN parameters returned.
     """
     X, Y, (W1, b1, W2, b2), n_iter, lr = v.check_training_inputs(
         X, Y, n_h, num_iterations, learning_rate, activation, parameters, init, seed, n_threads
     )
     params = {"W1": W1, "b1": b1, "W2": W2, "b2": b2}
     costs = np.empty(n_iter if return_costs else 0)
-    for i in range(n_iter):
-        A2, cache = _forward(X, *(params[k] for k in v.PARAM_KEYS), activation)
-        if _wants_cost(i, print_cost, return_costs):
-            cost = _cost(A2, Y)
-            if return_costs:
-                costs[i] = cost
-            if print_cost and i % PRINT_EVERY == 0:
-                _print_cost(i, cost)
-        grads = _backward(X, Y, params["W2"], cache["A1"], A2, activation)
-        params = _update(params, grads, lr)
+    # A diverging run overflows on its way to NaN: it ends in FloatingPointError below.
+    with np.errstate(over="ignore", invalid="ignore"):
+        for i in range(n_iter):
+            A2, cache = _forward(X, *(params[k] for k in v.PARAM_KEYS), activation)
+            if _wants_cost(i, print_cost, return_costs):
+                cost = _cost(A2, Y)
+                if return_costs:
+                    costs[i] = cost
+                if print_cost and i % PRINT_EVERY == 0:
+                    _print_cost(i, cost)
+            grads = _backward(X, Y, params["W2"], cache["A1"], A2, activation)
+            params = _update(params, grads, lr)
+    v.check_diverged(params.values(), learning_rate, n_iter)
     if not n_iter:
         params = {k: a.copy() for k, a in params.items()}
     return (params, costs) if return_costs else params

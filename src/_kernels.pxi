@@ -21,6 +21,7 @@
 from cython cimport floating
 from libc.float cimport FLT_EPSILON, DBL_EPSILON
 from libc.math cimport copysign, copysignf, fabs, fabsf
+from cpython.exc cimport PyErr_CheckSignals
 
 from _blas cimport gemm
 
@@ -147,63 +148,29 @@ cdef inline floating _sigmoid(floating z) noexcept nogil:
     return f / (1 + e)
 
 
-# ------------------------------------------------------------ row sweeps
-
-cdef void _activate_row(const floating* z, floating* a, Py_ssize_t n, floating b,
-                        int act) noexcept nogil:
-    """a := g(z + b) over one row; a may be z."""
-    cdef Py_ssize_t j
-    cdef floating t
-    cdef floating slope = <floating> 0.01
+cdef inline floating _g(floating z, int act) noexcept nogil:
+    """The hidden activation g(z)."""
     if act == TANH:
-        for j in range(n):
-            a[j] = _tanh(z[j] + b)
-    elif act == RELU:
-        for j in range(n):
-            t = z[j] + b
-            a[j] = t if t > 0 else 0
-    elif act == LEAKY_RELU:
-        for j in range(n):
-            t = z[j] + b
-            a[j] = t if t > 0 else t * slope
-    else:
-        for j in range(n):
-            a[j] = _sigmoid(z[j] + b)
+        return _tanh(z)
+    if act == RELU:
+        return z if z > 0 else 0
+    if act == LEAKY_RELU:
+        return z if z > 0 else z * <floating> 0.01
+    return _sigmoid(z)
 
 
-cdef void _delta_row(const floating* a, const floating* back, floating* d, Py_ssize_t n,
-                     int act) noexcept nogil:
-    """d := back * g'(z) over one row, g' written in terms of a = g(z); d may be a."""
-    cdef Py_ssize_t j
-    cdef floating t
-    cdef floating slope = <floating> 0.01
+cdef inline floating _dg(floating a, int act) noexcept nogil:
+    """g'(z) written in terms of a = g(z)."""
     if act == TANH:
-        for j in range(n):
-            d[j] = back[j] * (1 - a[j] * a[j])
-    elif act == RELU:
-        for j in range(n):
-            t = 1 if a[j] > 0 else 0
-            d[j] = back[j] * t
-    elif act == LEAKY_RELU:
-        for j in range(n):
-            t = 1 if a[j] > 0 else slope
-            d[j] = back[j] * t
-    else:
-        for j in range(n):
-            d[j] = back[j] * (a[j] * (1 - a[j]))
+        return 1 - a * a
+    if act == RELU:
+        return 1 if a > 0 else 0
+    if act == LEAKY_RELU:
+        return 1 if a > 0 else <floating> 0.01
+    return a * (1 - a)
 
 
-cdef inline void _scaled_row(floating w, const floating* x, floating* out, Py_ssize_t n,
-                             bint accumulate) noexcept nogil:
-    """out := w * x, or out += w * x."""
-    cdef Py_ssize_t j
-    if accumulate:
-        for j in range(n):
-            out[j] += w * x[j]
-    else:
-        for j in range(n):
-            out[j] = w * x[j]
-
+# ------------------------------------------------------------ reductions
 
 cdef enum:
     LANES = 8   # partial sums of the reductions below: one AVX-512 vector of doubles
@@ -239,6 +206,138 @@ cdef double _sum(const floating* a, Py_ssize_t n) noexcept nogil:
 
 cdef inline double _combine(const double* acc) noexcept nogil:
     return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
+
+
+cdef inline void _add_to(floating* target, double value, bint accumulate) noexcept nogil:
+    if accumulate:
+        target[0] = target[0] + <floating> value
+    else:
+        target[0] = <floating> value
+
+
+# ------------------------------------------------------------ row sweeps
+
+# Each sweep below is written once, as an inline loop over a hidden activation
+# `act`, and called with `act` a literal constant, so that the compiler folds
+# g and g' to one formula and vectorises every specialisation.
+
+cdef inline void _activate_loop(const floating* z, floating* a, Py_ssize_t n, floating b,
+                                int act) noexcept nogil:
+    cdef Py_ssize_t j
+    for j in range(n):
+        a[j] = _g(z[j] + b, act)
+
+
+cdef void _activate_row(const floating* z, floating* a, Py_ssize_t n, floating b,
+                        int act) noexcept nogil:
+    """a := g(z + b) over one row; a may be z."""
+    if act == TANH:
+        _activate_loop(z, a, n, b, TANH)
+    elif act == RELU:
+        _activate_loop(z, a, n, b, RELU)
+    elif act == LEAKY_RELU:
+        _activate_loop(z, a, n, b, LEAKY_RELU)
+    else:
+        _activate_loop(z, a, n, b, SIGMOID)
+
+
+cdef inline void _activate_output_loop(const floating* z, floating* a, Py_ssize_t n,
+                                       floating b, int act, floating w,
+                                       floating* o) noexcept nogil:
+    cdef Py_ssize_t j
+    cdef floating t
+    for j in range(n):
+        t = _g(z[j] + b, act)
+        a[j] = t
+        o[j] = o[j] + w * t
+
+
+cdef void _activate_output_row(const floating* z, floating* a, Py_ssize_t n, floating b,
+                               int act, floating w, floating* o) noexcept nogil:
+    """a := g(z + b); o += w * a, in one sweep (a single output unit); a may be z."""
+    if act == TANH:
+        _activate_output_loop(z, a, n, b, TANH, w, o)
+    elif act == RELU:
+        _activate_output_loop(z, a, n, b, RELU, w, o)
+    elif act == LEAKY_RELU:
+        _activate_output_loop(z, a, n, b, LEAKY_RELU, w, o)
+    else:
+        _activate_output_loop(z, a, n, b, SIGMOID, w, o)
+
+
+cdef inline void _delta_loop(const floating* a, const floating* back, floating* d,
+                             Py_ssize_t n, int act) noexcept nogil:
+    cdef Py_ssize_t j
+    for j in range(n):
+        d[j] = back[j] * _dg(a[j], act)
+
+
+cdef void _delta_row(const floating* a, const floating* back, floating* d, Py_ssize_t n,
+                     int act) noexcept nogil:
+    """d := back * g'(z) over one row, g' written in terms of a = g(z); d may be a."""
+    if act == TANH:
+        _delta_loop(a, back, d, n, TANH)
+    elif act == RELU:
+        _delta_loop(a, back, d, n, RELU)
+    elif act == LEAKY_RELU:
+        _delta_loop(a, back, d, n, LEAKY_RELU)
+    else:
+        _delta_loop(a, back, d, n, SIGMOID)
+
+
+cdef inline void _delta_output_loop(const floating* a, const floating* o, floating* d,
+                                    Py_ssize_t n, floating w, int act, double* acc_w,
+                                    double* acc_b) noexcept nogil:
+    cdef Py_ssize_t j, l, n_full = n - n % LANES
+    cdef floating h, t
+    for j in range(0, n_full, 8):  # 8 == LANES
+        for l in range(LANES):
+            h = a[j + l]
+            acc_w[l] += <double> o[j + l] * <double> h
+            t = (w * o[j + l]) * _dg(h, act)
+            d[j + l] = t
+            acc_b[l] += t
+    for j in range(n_full, n):
+        h = a[j]
+        acc_w[0] += <double> o[j] * <double> h
+        t = (w * o[j]) * _dg(h, act)
+        d[j] = t
+        acc_b[0] += t
+
+
+cdef void _delta_output_row(const floating* a, const floating* o, floating* d, Py_ssize_t n,
+                            floating w, int act, floating* dw, floating* db,
+                            bint accumulate) noexcept nogil:
+    """One sweep for a single output unit with delta o and weight w into this hidden unit:
+    dw (+)= sum(o * a); d := (w * o) * g'(a); db (+)= sum(d).  d may be a."""
+    cdef double acc_w[LANES]
+    cdef double acc_b[LANES]
+    cdef Py_ssize_t l
+    for l in range(LANES):
+        acc_w[l] = 0
+        acc_b[l] = 0
+    if act == TANH:
+        _delta_output_loop(a, o, d, n, w, TANH, acc_w, acc_b)
+    elif act == RELU:
+        _delta_output_loop(a, o, d, n, w, RELU, acc_w, acc_b)
+    elif act == LEAKY_RELU:
+        _delta_output_loop(a, o, d, n, w, LEAKY_RELU, acc_w, acc_b)
+    else:
+        _delta_output_loop(a, o, d, n, w, SIGMOID, acc_w, acc_b)
+    _add_to(dw, _combine(acc_w), accumulate)
+    _add_to(db, _combine(acc_b), accumulate)
+
+
+cdef inline void _scaled_row(floating w, const floating* x, floating* out, Py_ssize_t n,
+                             bint accumulate) noexcept nogil:
+    """out := w * x, or out += w * x."""
+    cdef Py_ssize_t j
+    if accumulate:
+        for j in range(n):
+            out[j] += w * x[j]
+    else:
+        for j in range(n):
+            out[j] = w * x[j]
 
 
 # ------------------------------------------------------------ layers
@@ -347,6 +446,13 @@ cdef void _hidden_forward(const floating* X, Py_ssize_t ldx, const floating* W1,
     cdef floating* a
     cdef floating* z
     _product(W1, X, ldx, Z1, ldh, n_h, n_x, n, _use_blas(n_h, n_x))
+    if Z1 == A1 and n_y == 1:
+        for j in range(n):
+            O[j] = 0
+        for i in range(n_h):
+            a = A1 + i * ldh
+            _activate_output_row(a, a, n, b1[i], act, W2[i], O)
+        return
     for i in range(n_h):
         a = A1 + i * ldh
         if Z1 == A1:
@@ -380,28 +486,21 @@ cdef void _hidden_backward(const floating* X, Py_ssize_t ldx, const floating* W2
     for i in range(n_h):
         a = A1 + i * ldh
         d = D1 + i * ldh
-        for k in range(n_y):
-            _add_to(&dW2[k * n_h + i], _dot(D2 + k * ldd2, a, n), accumulate)
         if n_y == 1:
-            _scaled_row(W2[i], D2, tmp, n, False)
+            _delta_output_row(a, D2, d, n, W2[i], act, &dW2[i], &db1[i], accumulate)
         else:
             for k in range(n_y):
+                _add_to(&dW2[k * n_h + i], _dot(D2 + k * ldd2, a, n), accumulate)
+            for k in range(n_y):
                 _scaled_row(W2[k * n_h + i], D2 + k * ldd2, tmp, n, k > 0)
-        _delta_row(a, tmp, d, n, act)
-        _add_to(&db1[i], _sum(d, n), accumulate)
+            _delta_row(a, tmp, d, n, act)
+            _add_to(&db1[i], _sum(d, n), accumulate)
         if not blas:
             for k in range(n_x):
                 _add_to(&dW1[i * n_x + k], _dot(d, X + k * ldx, n), accumulate)
     if blas:
         gemm(False, True, <int> n_h, <int> n_x, <int> n, <floating> 1, D1, <int> ldh,
              X, <int> ldx, <floating> (1 if accumulate else 0), dW1, <int> n_x)
-
-
-cdef inline void _add_to(floating* target, double value, bint accumulate) noexcept nogil:
-    if accumulate:
-        target[0] = target[0] + <floating> value
-    else:
-        target[0] = <floating> value
 
 
 cdef void _output_delta(floating* O, Py_ssize_t ldo, const floating* Y, Py_ssize_t ldy,
@@ -537,7 +636,8 @@ def train(const floating[:, ::1] X not None,   # IN  (n_x, m), m >= 1
           floating[:, ::1] dW1 not None,       # SCRATCH (n_h, n_x)
           floating[::1] db1 not None,          # SCRATCH (n_h,)
           floating[:, ::1] dW2 not None,       # SCRATCH (n_y, n_h)
-          floating[::1] db2 not None):         # SCRATCH (n_y,)
+          floating[::1] db2 not None,          # SCRATCH (n_y,)
+          Py_ssize_t signal_every=0):
     """Iterations first .. first + count - 1 of full-batch gradient descent, in place.
 
     Each: forward, the cost into costs[i - first] when i % cost_every == 0
@@ -545,9 +645,14 @@ def train(const floating[:, ::1] X not None,   # IN  (n_x, m), m >= 1
     examples are processed in column blocks of H.shape[1], so that a block's
     hidden layer stays in cache from the forward pass to the backward pass;
     the gradients are summed over the blocks in order.
+
+    With signal_every > 0, Python's signal handlers run after every
+    signal_every blocks (the GIL taken for that moment only), so that Ctrl-C
+    interrupts a long call: KeyboardInterrupt propagates, leaving the
+    parameters somewhere between two iterations.
     """
     cdef Py_ssize_t n_x = X.shape[0], m = X.shape[1], n_h = W1.shape[0], n_y = W2.shape[0]
-    cdef Py_ssize_t block = H.shape[1], it, j0, n
+    cdef Py_ssize_t block = H.shape[1], it, j0, n, blocks = 0
     cdef floating lr = <floating> learning_rate
     cdef floating fm = <floating> m
     cdef double total
@@ -571,6 +676,11 @@ def train(const floating[:, ::1] X not None,   # IN  (n_x, m), m >= 1
                                  &dW1[0, 0], &db1[0], &dW2[0, 0], &tmp[0], n_x, n_h, n_y, n,
                                  act, j0 > 0)
                 j0 += block
+                blocks += 1
+                if signal_every > 0 and blocks >= signal_every:
+                    blocks = 0
+                    with gil:
+                        PyErr_CheckSignals()
             if want_cost:
                 costs[it - first] = -total / m
             _descend(&W1[0, 0], &dW1[0, 0], n_h * n_x, lr, fm)
