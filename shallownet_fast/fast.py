@@ -16,7 +16,7 @@ import functools
 import numpy as np
 
 from ._dispatch import kernels as _core
-from . import _validation as v
+from . import _validation
 from .reference import (  # shape bookkeeping and elementwise updates: nothing to compile
     PRINT_EVERY,
     _print_cost,
@@ -37,6 +37,9 @@ __all__ = [
 ]
 
 _contig = np.ascontiguousarray
+
+# The shared checks, with the compiled finiteness test (no temporary array).
+v = _validation.Checks(all_finite=_core.all_finite)
 
 # About how many floating-point operations one call into the training kernel
 # does before returning to Python (which prints costs and checks that the

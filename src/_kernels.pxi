@@ -710,3 +710,41 @@ def product_check(const floating[:, ::1] W not None,   # IN  (rows, K)
     cdef Py_ssize_t m = X.shape[1]
     with nogil:
         _product(&W[0, 0], &X[0, 0], m, &out[0, 0], m, W.shape[0], W.shape[1], m, blas)
+
+
+cdef bint _row_finite(const floating* x, Py_ssize_t n) noexcept nogil:
+    """True when no x[j] is NaN or infinite: x * 0 is 0 for finite x, NaN otherwise."""
+    cdef floating acc[LANES]
+    cdef Py_ssize_t j, l, n_full = n - n % LANES
+    for l in range(LANES):
+        acc[l] = 0
+    for j in range(0, n_full, 8):  # 8 == LANES
+        for l in range(LANES):
+            acc[l] += x[j + l] * 0
+    for j in range(n_full, n):
+        acc[0] += x[j] * 0
+    return _combine_f(acc) == 0
+
+
+cdef inline floating _combine_f(const floating* acc) noexcept nogil:
+    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
+
+
+def all_finite(const floating[:, :] a not None):   # IN  any strides
+    """True when no element of `a` is NaN or infinite (input validation, no temporary)."""
+    cdef Py_ssize_t i, j
+    cdef bint ok = True
+    cdef floating x
+    with nogil:
+        if a.shape[1] > 0 and a.strides[1] == sizeof(floating):
+            for i in range(a.shape[0]):
+                if not _row_finite(&a[i, 0], a.shape[1]):
+                    ok = False
+                    break
+        else:
+            for i in range(a.shape[0]):
+                for j in range(a.shape[1]):
+                    x = a[i, j]
+                    if x - x != 0:
+                        ok = False
+    return ok

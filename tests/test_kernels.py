@@ -187,3 +187,27 @@ def test_the_gil_is_released_while_training(monkeypatch):
 
 def test_tolerance_table_is_keyed_by_dtype():
     assert tolerance(np.float32)["rtol"] > tolerance(np.float64)["rtol"]
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_compiled_finiteness_check_finds_every_position(variant, dtype, bad):
+    """fast's input check: every position, every layout (C, F, strided, reversed), 0 and 1 sizes."""
+    all_finite = _dispatch.load(variant).all_finite
+    base = np.random.default_rng(5).standard_normal((7, 37)).astype(dtype) * 1e30
+    views = {
+        "C": lambda a: a,
+        "F": np.asfortranarray,
+        "strided": lambda a: np.repeat(a, 2, axis=1)[:, ::2],
+        "reversed": lambda a: a[::-1, ::-1].copy()[::-1, ::-1],
+    }
+    for name, view in views.items():
+        assert all_finite(view(base)), name
+        for i, j in [(0, 0), (6, 36), (3, 17), (0, 32), (6, 35)]:
+            a = base.copy()
+            a[i, j] = bad
+            assert not all_finite(view(a)), (name, i, j)
+    assert all_finite(np.empty((0, 5), dtype)) and all_finite(np.empty((3, 0), dtype))
+    tiny = np.full((1, 1), np.finfo(dtype).smallest_subnormal, dtype)
+    assert all_finite(tiny) and all_finite(np.full((1, 1), np.finfo(dtype).max, dtype))
