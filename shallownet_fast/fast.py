@@ -155,7 +155,7 @@ def nn_model(
     costs = np.full(n_iter if cost_every else 0, np.nan)
     block = _block_columns(n_h, m, dt)
     buffers = (
-        np.empty((n_h, block), dt), np.empty((n_y, block), dt), np.empty(block, dt),
+        np.empty((n_h, block), dt), np.empty((n_h, block), dt), np.empty((n_y, block), dt), np.empty(block, dt),
         np.empty((n_h, n_x), dt), np.empty(n_h, dt), np.empty((n_y, n_h), dt), np.empty(n_y, dt),
     )  # fmt: skip
     code = _core.ACTIVATION_CODES[activation]

@@ -300,10 +300,17 @@ cdef void _delta_row(const floating* a, const floating* back, floating* d, Py_ss
 
 
 cdef inline void _delta_output_loop(const floating* a, const floating* o, floating* d,
-                                    Py_ssize_t n, floating w, int act, double* acc_w,
-                                    double* acc_b) noexcept nogil:
+                                    Py_ssize_t n, floating w, int act, double* sum_w,
+                                    double* sum_b) noexcept nogil:
+    # The partial sums are local arrays (not the caller's memory), so that the
+    # compiler can see they do not alias d and vectorise the loop.
+    cdef double acc_w[LANES]
+    cdef double acc_b[LANES]
     cdef Py_ssize_t j, l, n_full = n - n % LANES
     cdef floating h, t
+    for l in range(LANES):
+        acc_w[l] = 0
+        acc_b[l] = 0
     for j in range(0, n_full, 8):  # 8 == LANES
         for l in range(LANES):
             h = a[j + l]
@@ -317,6 +324,8 @@ cdef inline void _delta_output_loop(const floating* a, const floating* o, floati
         t = (w * o[j]) * _dg(h, act)
         d[j] = t
         acc_b[0] += t
+    sum_w[0] = _combine(acc_w)
+    sum_b[0] = _combine(acc_b)
 
 
 cdef void _delta_output_row(const floating* a, const floating* o, floating* d, Py_ssize_t n,
@@ -324,22 +333,17 @@ cdef void _delta_output_row(const floating* a, const floating* o, floating* d, P
                             bint accumulate) noexcept nogil:
     """One sweep for a single output unit with delta o and weight w into this hidden unit:
     dw (+)= sum(o * a); d := (w * o) * g'(a); db (+)= sum(d).  d may be a."""
-    cdef double acc_w[LANES]
-    cdef double acc_b[LANES]
-    cdef Py_ssize_t l
-    for l in range(LANES):
-        acc_w[l] = 0
-        acc_b[l] = 0
+    cdef double sum_w, sum_b
     if act == TANH:
-        _delta_output_loop(a, o, d, n, w, TANH, acc_w, acc_b)
+        _delta_output_loop(a, o, d, n, w, TANH, &sum_w, &sum_b)
     elif act == RELU:
-        _delta_output_loop(a, o, d, n, w, RELU, acc_w, acc_b)
+        _delta_output_loop(a, o, d, n, w, RELU, &sum_w, &sum_b)
     elif act == LEAKY_RELU:
-        _delta_output_loop(a, o, d, n, w, LEAKY_RELU, acc_w, acc_b)
+        _delta_output_loop(a, o, d, n, w, LEAKY_RELU, &sum_w, &sum_b)
     else:
-        _delta_output_loop(a, o, d, n, w, SIGMOID, acc_w, acc_b)
-    _add_to(dw, _combine(acc_w), accumulate)
-    _add_to(db, _combine(acc_b), accumulate)
+        _delta_output_loop(a, o, d, n, w, SIGMOID, &sum_w, &sum_b)
+    _add_to(dw, sum_w, accumulate)
+    _add_to(db, sum_b, accumulate)
 
 
 cdef inline void _scaled_row(floating w, const floating* x, floating* out, Py_ssize_t n,
@@ -651,7 +655,8 @@ def train(const floating[:, ::1] X not None,   # IN  (n_x, m), m >= 1
           Py_ssize_t count,
           Py_ssize_t cost_every,
           double[::1] costs not None,          # OUT (count,) when cost_every > 0
-          floating[:, ::1] H not None,         # SCRATCH (n_h, block)
+          floating[:, ::1] H not None,         # SCRATCH (n_h, block): A1
+          floating[:, ::1] D not None,         # SCRATCH (n_h, block): dZ1
           floating[:, ::1] O not None,         # SCRATCH (n_y, block)
           floating[::1] tmp not None,          # SCRATCH (block,)
           floating[:, ::1] dW1 not None,       # SCRATCH (n_h, n_x)
@@ -691,9 +696,10 @@ def train(const floating[:, ::1] X not None,   # IN  (n_x, m), m >= 1
                 _output_activation(&O[0, 0], &O[0, 0], n, &b2[0], n_y, n, &tmp[0])
                 if want_cost:
                     total += _loss_sum(&O[0, 0], n, &Y[0, j0], m, n_y, n, &tmp[0])
-                # backward: O := A2 - Y, then H := dZ1 in place
+                # backward: O := A2 - Y, then D := dZ1 (a separate buffer: in place,
+                # the compiler's aliasing check would fall back to scalar code)
                 _output_delta(&O[0, 0], n, &Y[0, j0], m, &db2[0], n_y, n, j0 > 0)
-                _hidden_backward(&X[0, j0], m, &W2[0, 0], &H[0, 0], &O[0, 0], n, &H[0, 0], n,
+                _hidden_backward(&X[0, j0], m, &W2[0, 0], &H[0, 0], &O[0, 0], n, &D[0, 0], n,
                                  &dW1[0, 0], &db1[0], &dW2[0, 0], &tmp[0], n_x, n_h, n_y, n,
                                  act, j0 > 0)
                 j0 += block
