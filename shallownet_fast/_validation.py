@@ -71,7 +71,7 @@ class Checks:
         float64, or `dtype` when one is given.  The result may share memory with
         `a`; callers never write to it.
         """
-        if type(a) is np.ndarray and a.ndim == ndim and a.dtype in _NATIVE_FLOATS and dtype in (None, a.dtype):
+        if type(a) is np.ndarray and a.ndim == ndim and a.dtype in _NATIVE_FLOATS and (dtype is None or dtype == a.dtype):
             # The common case, checked with the least Python: a native float array.
             if not allow_empty and a.size == 0:
                 raise ValueError(f"{name} must not be empty, got {describe(a)}")

@@ -356,3 +356,26 @@ def test_empty_batch_forward_and_predict(backend, dtype):
     assert backend.predict(params, X).shape == (1, 0)
     p3 = make_parameters(18, 3, 4, 3, dtype)
     assert backend.predict(p3, X).shape == (0,)
+
+
+@pytest.mark.parametrize("d_a", [np.float32, np.float64])
+@pytest.mark.parametrize("d_b", [np.float32, np.float64, np.uint8])
+@pytest.mark.parametrize("d_c", [np.float32, np.float64])
+def test_mixed_dtypes_agree_with_reference(d_a, d_b, d_c):
+    """X, the parameters and the cache in different dtypes: both compute in the working dtype."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((3, 5)).astype(d_a)
+    Y = (rng.random((1, 5)) < 0.5).astype(d_b)
+    params = {k: a.astype(d_c) for k, a in reference.initialize_parameters(3, 4, 1, seed=0).items()}
+    A2, cache = reference.forward_propagation(X, params)
+    cache32 = {k: a.astype(np.float32) for k, a in cache.items()}
+    for got, want in [
+        (fast.compute_cost(A2.astype(d_c), Y), reference.compute_cost(A2.astype(d_c), Y)),
+        (fast.backward_propagation(params, cache32, X, Y), reference.backward_propagation(params, cache32, X, Y)),
+    ]:
+        if isinstance(want, dict):
+            for k in want:
+                assert got[k].dtype == want[k].dtype
+                np.testing.assert_allclose(got[k], want[k], rtol=2e-4, atol=1e-5)
+        else:
+            assert got == pytest.approx(want, rel=2e-4)

@@ -1,0 +1,387 @@
+"""The command line, run as a user runs it: ``python -m shallownet_fast ...`` in a fresh process.
+
+Each run starts in a temporary directory (no source tree in sight) with the
+interpreter running this suite and the package this suite imports.  Iteration
+counts are small, to keep the file fast.  Errors must exit with status 2 (1 for
+a missing optional package) and one line on stderr, never a traceback.
+"""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import shallownet_fast
+from shallownet_fast import datasets, fast
+from shallownet_fast import io as snio
+from shallownet_fast.__main__ import COURSE_HIDDEN_SIZES, main
+
+ROOT = str(Path(shallownet_fast.__file__).resolve().parents[1])  # where the imported package lives
+
+
+def _env():
+    env = dict(os.environ)
+    env["PYTHONPATH"] = ROOT + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    return env
+
+
+def run(cwd, *args, status=0):
+    """``python -m shallownet_fast *args`` in `cwd`; checks the exit status and returns the process."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "shallownet_fast", *map(str, args)],
+        cwd=cwd, env=_env(), capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == status, f"exit {proc.returncode}, expected {status}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+    return proc
+
+
+def run_without(cwd, module, *args, status):
+    """The command line in a process where `module` cannot be imported."""
+    code = (
+        "import sys; sys.modules[sys.argv[1]] = None\n"
+        "from shallownet_fast.__main__ import main\n"
+        "sys.exit(main(sys.argv[2:]))"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, module, *map(str, args)],
+        cwd=cwd, env=_env(), capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == status, proc.stderr
+    return proc
+
+
+def assert_one_line_error(proc):
+    assert "Traceback" not in proc.stderr, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, f"expected one line on stderr, got:\n{proc.stderr}"
+    assert lines[0].startswith("shallownet-fast") and "error" in lines[0], lines[0]
+    return lines[0]
+
+
+def write_flower_csv(path, label="colour", names=("red", "blue")):
+    """The flower as a CSV file: x1, x2 and a string label column."""
+    X, Y = datasets.load_planar_dataset()
+    with open(path, "w") as f:
+        f.write(f"x1,x2,{label}\n")
+        for (a, b), y in zip(X.T, Y.ravel()):
+            f.write(f"{float(a)!r},{float(b)!r},{names[y]}\n")
+    return np.array(names)[Y.ravel()]
+
+
+def read_predictions(path):
+    lines = Path(path).read_text().splitlines()
+    return lines[0], np.array(lines[1:])
+
+
+@pytest.fixture
+def flower_csv(tmp_path):
+    labels = write_flower_csv(tmp_path / "flower.csv")
+    return tmp_path / "flower.csv", labels
+
+
+# ------------------------------------------------------------------ help
+
+
+def test_help_lists_every_subcommand(tmp_path):
+    out = run(tmp_path, "--help").stdout
+    for command in ("demo", "sweep", "train", "predict", "bench"):
+        assert command in out
+    assert shallownet_fast.__version__ in run(tmp_path, "--version").stdout
+
+
+# ------------------------------------------------------------------ demo
+
+
+def test_demo(tmp_path):
+    out = run(tmp_path, "demo", "--iterations", "1500").stdout
+    assert out.startswith(
+        "The flower: X (2, 400), Y (1, 400); n_h = 4, 1500 iterations, learning rate 1.2, tanh hidden layer, seed 0\n"
+    )
+    assert "[reference]" in out and "[fast]" in out
+    assert out.count("Cost after iteration 0: 0.69") == 2
+    assert out.count("Cost after iteration 1000: ") == 2
+    accuracies = re.findall(r"accuracy (\d+\.\d\d)%, [\d.]+ s \([\d.]+ us per iteration\)", out)
+    assert len(accuracies) == 2 and accuracies[0] == accuracies[1]
+    assert float(accuracies[0]) > 85
+    assert re.search(r"fast is [\d.]+x faster than reference\n$", out)
+
+
+def test_demo_options(tmp_path):
+    out = run(tmp_path, "demo", "--iterations", "200", "--hidden", "3", "--activation", "relu",
+              "--learning-rate", "0.5", "--seed", "7").stdout  # fmt: skip
+    assert "n_h = 3, 200 iterations, learning rate 0.5, relu hidden layer, seed 7" in out
+
+
+def test_demo_extra_dataset(tmp_path):
+    pytest.importorskip("sklearn")
+    out = run(tmp_path, "demo", "--dataset", "noisy_moons", "--iterations", "300").stdout
+    assert out.startswith("The noisy_moons data set: X (2, 200), Y (1, 200);")
+    assert "faster than reference" in out
+
+
+@pytest.mark.parametrize("name", datasets.EXTRA_DATASETS)
+def test_demo_and_sweep_take_every_extra_dataset(name, capsys):
+    """In-process (scikit-learn is slow to import in every new process)."""
+    pytest.importorskip("sklearn")
+    assert main(["demo", "--dataset", name, "--iterations", "200"]) == 0
+    assert capsys.readouterr().out.startswith(f"The {name} data set: X (2, 200), Y (1, 200);")
+    assert main(["sweep", "--dataset", name, "--iterations", "200", "--hidden-sizes", "1,3"]) == 0
+    assert [n for n, _ in _table(capsys.readouterr().out)] == [1, 3]
+
+
+@pytest.mark.parametrize("name", datasets.EXTRA_DATASETS)
+def test_extra_datasets_are_the_courses(name):
+    pytest.importorskip("sklearn")
+    X, Y = datasets.load_dataset(name)
+    assert X.shape == (2, 200) and X.dtype == np.float64 and Y.shape == (1, 200) and Y.dtype == np.uint8
+    assert set(np.unique(Y)) == {0, 1}  # blobs too: six blobs folded into two classes
+    X2, Y2 = datasets.load_dataset(name)
+    assert np.array_equal(X, X2) and np.array_equal(Y, Y2)  # the same points every time
+    assert not np.array_equal(X, datasets.load_dataset(name, seed=123)[0])
+
+
+def test_extra_datasets_need_scikit_learn(tmp_path):
+    proc = run_without(tmp_path, "sklearn", "demo", "--dataset", "noisy_moons", status=1)
+    assert "scikit-learn" in assert_one_line_error(proc)
+
+
+def test_plots_need_matplotlib(tmp_path):
+    proc = run_without(tmp_path, "matplotlib", "demo", "--iterations", "10", "--plot", "x.png", status=1)
+    assert "matplotlib" in assert_one_line_error(proc)
+    assert not (tmp_path / "x.png").exists()
+
+
+# ----------------------------------------------------------------- sweep
+
+
+def _table(out):
+    rows = re.findall(r"^\| (\d+) \| (\d+\.\d\d)% \| [\d.]+ s \|$", out, flags=re.M)
+    return [(int(n), float(a)) for n, a in rows]
+
+
+def test_sweep_default_is_the_course_experiment(tmp_path):
+    out = run(tmp_path, "sweep").stdout
+    assert "5000 iterations" in out and "fast implementation" in out
+    assert "| hidden units | accuracy | time |\n|---:|---:|---:|\n" in out
+    table = _table(out)
+    assert [n for n, _ in table] == list(COURSE_HIDDEN_SIZES)
+    accuracy = dict(table)
+    assert accuracy[1] < 75 and accuracy[4] > 85 and accuracy[5] > 85  # the course: 67.5% with one unit, ~90% with 4-5
+
+
+def test_sweep_implementations_agree(tmp_path):
+    args = ("sweep", "--iterations", "300", "--hidden-sizes", "2,5")
+    fast_table = _table(run(tmp_path, *args).stdout)
+    ref_out = run(tmp_path, *args, "--implementation", "reference").stdout
+    assert "reference implementation" in ref_out
+    assert _table(ref_out) == fast_table and [n for n, _ in fast_table] == [2, 5]
+
+
+# ----------------------------------------------------------------- train / predict
+
+
+def test_train_then_predict_csv(tmp_path, flower_csv):
+    data, labels = flower_csv
+    out = run(tmp_path, "train", data.name, "--label", "colour", "--out", "model.npz",
+              "--iterations", "3000", "--quiet").stdout  # fmt: skip
+    assert "400 examples, 2 features, label 'colour' with 2 classes (blue, red)" in out
+    assert re.search(r"training accuracy (\d+\.\d\d)%", out)
+    assert "wrote the model to model.npz" in out
+
+    with np.load(tmp_path / "model.npz", allow_pickle=False) as z:
+        assert {"W1", "b1", "W2", "b2", "activation", "classes", "mean", "std", "format_version"} <= set(z.files)
+        assert z["W1"].shape == (4, 2) and z["W2"].shape == (1, 4)
+        assert list(z["classes"]) == ["blue", "red"] and z["classes"].dtype.kind == "U"
+        assert str(z["activation"]) == "tanh" and int(z["format_version"]) == snio.MODEL_FORMAT_VERSION
+        X, _ = datasets.load_planar_dataset()
+        np.testing.assert_allclose(z["mean"], X.mean(axis=1))
+        np.testing.assert_allclose(z["std"], X.std(axis=1))
+
+    out = run(tmp_path, "predict", "model.npz", data.name, "--out", "pred.csv").stdout
+    assert "predicted 400 examples" in out and "wrote the predictions to pred.csv" in out
+    header, predicted = read_predictions(tmp_path / "pred.csv")
+    assert header == "colour" and len(predicted) == 400
+    assert set(predicted) <= {"red", "blue"}
+    accuracy = np.mean(predicted == labels)
+    assert accuracy > 0.85
+    assert f"accuracy {accuracy:.2%} against the column 'colour'" in out
+
+
+def test_predict_without_label_column_to_stdout(tmp_path, flower_csv):
+    data, labels = flower_csv
+    run(tmp_path, "train", data.name, "--label", "colour", "--out", "m.npz", "--iterations", "2000", "--quiet")
+    features_only = tmp_path / "features.csv"
+    features_only.write_text("\n".join(",".join(line.split(",")[:2]) for line in data.read_text().splitlines()))
+    proc = run(tmp_path, "predict", "m.npz", "features.csv")
+    lines = proc.stdout.splitlines()
+    assert lines[0] == "colour" and len(lines) == 401
+    assert np.mean(np.array(lines[1:]) == labels) > 0.85
+    assert "predicted 400 examples" in proc.stderr and "accuracy" not in proc.stderr
+
+
+def test_train_then_predict_npy_three_classes(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((300, 3)) * [1, 5, 100] + [0, 10, -50]  # scales that need standardising
+    y = np.argmax((X - [0, 10, -50]) / [1, 5, 100] @ rng.standard_normal((3, 3)), axis=1)
+    np.save(tmp_path / "train.npy", np.column_stack([y, X]))  # the label first
+    np.save(tmp_path / "features.npy", X)
+    out = run(tmp_path, "train", "train.npy", "--label", "0", "--out", "m.npz", "--iterations", "2000",
+              "--hidden", "6", "--learning-rate", "0.5", "--seed", "1", "--quiet").stdout  # fmt: skip
+    assert "300 examples, 3 features, label '0' with 3 classes (0, 1, 2)" in out
+    with np.load(tmp_path / "m.npz", allow_pickle=False) as z:
+        assert z["W1"].shape == (6, 3) and z["W2"].shape == (3, 6) and list(z["classes"]) == ["0", "1", "2"]
+    run(tmp_path, "predict", "m.npz", "features.npy", "--out", "p.csv")
+    header, predicted = read_predictions(tmp_path / "p.csv")
+    assert header == "0"
+    assert np.mean(predicted == y.astype(str)) > 0.9
+    out = run(tmp_path, "predict", "m.npz", "train.npy", "--out", "p2.csv").stdout  # with its label column
+    assert "against the column '0'" in out
+    assert np.array_equal(read_predictions(tmp_path / "p2.csv")[1], predicted)
+
+
+def test_train_integer_labels_keep_numeric_order(tmp_path):
+    X, Y = datasets.load_planar_dataset()
+    codes = np.where(Y.ravel() == 1, 10, 2)
+    (tmp_path / "d.csv").write_text("a,b,y\n" + "".join(f"{p},{q},{c}\n" for (p, q), c in zip(X.T, codes)))
+    out = run(tmp_path, "train", "d.csv", "--label", "y", "--out", "m.npz", "--iterations", "100", "--quiet").stdout
+    assert "2 classes (2, 10)" in out
+
+
+def test_train_in_chunks_equals_one_nn_model_call(tmp_path, flower_csv, capsys):
+    data, _ = flower_csv
+    model = tmp_path / "m.npz"
+    assert main(["train", str(data), "--label", "colour", "--out", str(model), "--iterations", "2500", "--quiet"]) == 0
+    X, Y = datasets.load_planar_dataset()
+    rows = np.ascontiguousarray(X.T)  # as read from the file: the sums must run in the same order
+    mean, std = snio.standardise(rows)
+    Xs = ((rows - mean) / std).T
+    params = fast.nn_model(Xs, (Y == 0).astype(float), 4, 2500, seed=0)  # class 1 is "red", the label 0
+    saved = snio.load_model(model)["parameters"]
+    for k in ("W1", "b1", "W2", "b2"):
+        np.testing.assert_allclose(saved[k], params[k], rtol=1e-12, atol=1e-14, err_msg=k)
+
+
+def test_train_progress_line_without_tqdm(tmp_path, flower_csv):
+    proc = run_without(tmp_path, "tqdm", "train", "flower.csv", "--label", "colour", "--out", "m.npz",
+                       "--iterations", "2500", status=0)  # fmt: skip
+    progress = proc.stderr.splitlines()
+    assert [line.split(",")[0] for line in progress] == [
+        "training: 1000/2500 iterations (40%)", "training: 2000/2500 iterations (80%)",
+        "training: 2500/2500 iterations (100%)",
+    ]  # fmt: skip
+    assert all(re.search(r"cost \d\.\d{6}$", line) for line in progress)
+
+
+def test_train_progress_and_quiet(tmp_path, flower_csv):
+    assert "training" in run(tmp_path, "train", "flower.csv", "--label", "colour", "--out", "m.npz",
+                             "--iterations", "1500").stderr  # fmt: skip
+    assert run(tmp_path, "train", "flower.csv", "--label", "colour", "--out", "m.npz",
+               "--iterations", "1500", "--quiet").stderr == ""  # fmt: skip
+
+
+# ----------------------------------------------------------------- bench
+
+
+def test_bench_delegates_to_the_bench_module(tmp_path):
+    out = run(tmp_path, "bench", "--help").stdout
+    assert out.startswith("usage: shallownet-fast bench")
+    assert "--quick" in out and "--out" in out
+
+
+def test_bench_bad_argument(tmp_path):
+    line = assert_one_line_error(run(tmp_path, "bench", "--workloads", "NOPE", status=2))
+    assert "NOPE" in line
+    assert_one_line_error(run(tmp_path, "bench", "--no-such-option", status=2))
+
+
+def test_bench_without_the_bench_module(tmp_path):
+    proc = run_without(tmp_path, "shallownet_fast.bench", "bench", "--quick", status=1)
+    assert "shallownet_fast.bench" in assert_one_line_error(proc)
+
+
+# ----------------------------------------------------------------- errors
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    """Bad inputs next to a good data set and model."""
+    d = tmp_path_factory.mktemp("bad_inputs")
+    write_flower_csv(d / "flower.csv")
+    (d / "letters.csv").write_text("a,b,y\n1,x,0\n2,3,1\n")
+    (d / "ragged.csv").write_text("a,b,y\n1,2\n3,4,1\n")
+    (d / "one_class.csv").write_text("a,b,y\n1,2,0\n3,4,0\n")
+    (d / "nan.csv").write_text("a,b,y\n1,nan,0\n3,4,1\n")
+    (d / "empty.csv").write_text("")
+    (d / "header_only.csv").write_text("a,b,y\n")
+    (d / "other_columns.csv").write_text("p,q\n1,2\n")
+    (d / "not_a_model.npz").write_text("hello")
+    np.save(d / "vector.npy", np.arange(5.0))
+    np.save(d / "objects.npy", np.array([[1, "a"]], dtype=object))
+    np.savez(d / "incomplete.npz", W1=np.zeros((2, 2)))
+    run(d, "train", "flower.csv", "--label", "colour", "--out", "model.npz", "--iterations", "10", "--quiet")
+    return d
+
+
+ERRORS = {
+    "no such data file": ["train", "missing.csv", "--label", "y", "--out", "m.npz"],
+    "no such label column": ["train", "flower.csv", "--label", "nope", "--out", "m.npz"],
+    "label index out of range": ["train", "flower.csv", "--label", "7", "--out", "m.npz"],
+    "non-numeric feature": ["train", "letters.csv", "--label", "y", "--out", "m.npz"],
+    "ragged rows": ["train", "ragged.csv", "--label", "y", "--out", "m.npz"],
+    "one class": ["train", "one_class.csv", "--label", "y", "--out", "m.npz"],
+    "missing value": ["train", "nan.csv", "--label", "y", "--out", "m.npz"],
+    "empty file": ["train", "empty.csv", "--label", "y", "--out", "m.npz"],
+    "header only": ["train", "header_only.csv", "--label", "y", "--out", "m.npz"],
+    "1-D npy": ["train", "vector.npy", "--label", "0", "--out", "m.npz"],
+    "object npy": ["train", "objects.npy", "--label", "0", "--out", "m.npz"],
+    "output directory missing": ["train", "flower.csv", "--label", "colour", "--out", "no/m.npz"],
+    "data file is a directory": ["train", ".", "--label", "y", "--out", "m.npz"],
+    "no label option": ["train", "flower.csv", "--out", "m.npz"],
+    "zero hidden units": ["train", "flower.csv", "--label", "colour", "--out", "m.npz", "--hidden", "0"],
+    "negative iterations": ["train", "flower.csv", "--label", "colour", "--out", "m.npz", "--iterations", "-1"],
+    "bad learning rate": ["train", "flower.csv", "--label", "colour", "--out", "m.npz", "--learning-rate", "x"],
+    "unknown activation": ["train", "flower.csv", "--label", "colour", "--out", "m.npz", "--activation", "elu"],
+    "no such model": ["predict", "missing.npz", "flower.csv"],
+    "model is not a zip": ["predict", "not_a_model.npz", "flower.csv"],
+    "model is a CSV": ["predict", "flower.csv", "flower.csv"],
+    "model is a .npy": ["predict", "vector.npy", "flower.csv"],
+    "model misses arrays": ["predict", "incomplete.npz", "flower.csv"],
+    "data lacks the features": ["predict", "model.npz", "other_columns.csv"],
+    "predictions directory missing": ["predict", "model.npz", "flower.csv", "--out", "no/p.csv"],
+    "unknown subcommand": ["frobnicate"],
+    "no subcommand": [],
+    "unknown option": ["demo", "--bogus"],
+    "unknown data set": ["demo", "--dataset", "iris"],
+    "bad hidden sizes": ["sweep", "--hidden-sizes", "1,a"],
+    "zero hidden size": ["sweep", "--hidden-sizes", "0,4"],
+    "unknown implementation": ["sweep", "--implementation", "gpu"],
+    "plot directory missing": ["demo", "--iterations", "5", "--plot", "no/x.png"],
+    "unknown image format": ["sweep", "--iterations", "5", "--plot", "x.nope"],
+}
+
+
+@pytest.mark.parametrize("args", list(ERRORS.values()), ids=list(ERRORS))
+def test_errors_are_one_line_with_status_2(files, args, capsys, monkeypatch):
+    """In-process (fast): main() returns or exits with 2 and writes one line to stderr."""
+    if any(a.endswith((".png", ".nope")) for a in args):
+        pytest.importorskip("matplotlib")
+    monkeypatch.chdir(files)
+    try:
+        status = main(args)
+    except SystemExit as exc:  # argparse
+        status = exc.code
+    captured = capsys.readouterr()
+    assert status == 2, captured.err
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("shallownet-fast") and "error" in lines[0], captured.err
+    assert not (files / "m.npz").exists() and not (files / "p.csv").exists()
+
+
+@pytest.mark.parametrize("name", ["no such data file", "non-numeric feature", "model is a CSV", "unknown option"])
+def test_errors_in_a_process(files, name):
+    """The same, as a user sees it: exit status 2, one line, no traceback."""
+    assert_one_line_error(run(files, *ERRORS[name], status=2))
