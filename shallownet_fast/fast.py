@@ -12,6 +12,7 @@ kernels get C-contiguous copies where needed and never write to an input.
 
 import contextlib
 import functools
+import threading
 
 import numpy as np
 
@@ -85,16 +86,20 @@ def backward_propagation(parameters, cache, X, Y, *, activation="tanh"):
 _THREADED_MIN_FLOPS = 2e7
 
 
-# The training and prediction kernels process the examples in blocks of
-# columns sized so that a block of the hidden layer, (n_h, block), stays in
-# the core's cache (1 MiB L2 on the machines measured) from the forward pass
-# to the backward pass.
+# The training kernel processes the examples in blocks of columns sized so
+# that a block of the hidden layer, (n_h, block), stays in the core's cache
+# (1 MiB L2 on the machines measured) from the forward pass to the backward
+# pass.  When BLAS runs on several threads, every product wakes them, and small
+# products pay that more than they gain from the cache: blocks are larger then,
+# and larger still for prediction, which has no backward pass to keep in cache.
 _BLOCK_BYTES = 512 * 1024
+_THREADED_BLOCK_BYTES = 8 * 1024 * 1024
+_PREDICT_BLOCK_BYTES = 16 * 1024 * 1024
 _MIN_BLOCK = 64
 
 
-def _block_columns(n_h, m, dtype):
-    fit = _BLOCK_BYTES // (n_h * np.dtype(dtype).itemsize)
+def _block_columns(n_h, m, dtype, block_bytes=None):
+    fit = (block_bytes or _BLOCK_BYTES) // (n_h * np.dtype(dtype).itemsize)
     return int(min(m, max(_MIN_BLOCK, fit - fit % 16)))
 
 
@@ -113,19 +118,45 @@ def _threadpool_controller():
     return ThreadpoolController()
 
 
-def _blas_threads(n_threads, n_x, n_h, flops):
-    """A context that gives BLAS `n_threads` threads (None: chosen by problem size).
+# BLAS's thread count is one setting for the whole process.  Overlapping calls
+# (several Python threads training at once) share one limit: the first call in
+# sets it, the last one out restores what was there before.
+_blas_lock = threading.Lock()
+_blas_users = 0
+_blas_limiter = None
 
-    The kernels' own loops are serial; the threads are BLAS's, used by the
-    large products only.  Nothing is limited when no product goes to BLAS.
+
+@contextlib.contextmanager
+def _limited_blas(n_threads):
+    global _blas_users, _blas_limiter
+    with _blas_lock:
+        if _blas_users == 0:
+            _blas_limiter = _threadpool_controller().limit(limits=n_threads, user_api="blas")
+        _blas_users += 1
+    try:
+        yield
+    finally:
+        with _blas_lock:
+            _blas_users -= 1
+            if _blas_users == 0:
+                _blas_limiter.restore_original_limits()
+                _blas_limiter = None
+
+
+def _blas_threads(n_threads, n_x, n_h, flops):
+    """(context, threads): the context gives BLAS `threads` threads; None leaves BLAS's default.
+
+    n_threads None chooses by problem size.  The kernels' own loops are
+    serial; the threads are BLAS's, used by the large products only.
+    Nothing is limited when no product goes to BLAS.
     """
     if not _core.uses_blas(n_h, n_x):
-        return contextlib.nullcontext()
+        return contextlib.nullcontext(), 1
     if n_threads is None:
         if flops >= _THREADED_MIN_FLOPS:
-            return contextlib.nullcontext()
+            return contextlib.nullcontext(), None
         n_threads = 1
-    return _threadpool_controller().limit(limits=n_threads, user_api="blas")
+    return _limited_blas(n_threads), n_threads
 
 
 def nn_model(
@@ -153,16 +184,17 @@ def nn_model(
     X, Y = _contig(X), _contig(Y)
     cost_every = 1 if return_costs else (PRINT_EVERY if print_cost else 0)
     costs = np.full(n_iter if cost_every else 0, np.nan)
-    block = _block_columns(n_h, m, dt)
+    flops = _flops_per_iteration(n_x, n_h, n_y, m)
+    blas_context, blas_threads = _blas_threads(n_threads, n_x, n_h, flops)
+    block = _block_columns(n_h, m, dt, _BLOCK_BYTES if blas_threads == 1 else _THREADED_BLOCK_BYTES)
     buffers = (
         np.empty((n_h, block), dt), np.empty((n_h, block), dt), np.empty((n_y, block), dt), np.empty(block, dt),
         np.empty((n_h, n_x), dt), np.empty(n_h, dt), np.empty((n_y, n_h), dt), np.empty(n_y, dt),
     )  # fmt: skip
     code = _core.ACTIVATION_CODES[activation]
-    flops = _flops_per_iteration(n_x, n_h, n_y, m)
     step = _iterations_per_call(flops)
     signal_every = max(1, int(_WORK_PER_SIGNAL_CHECK // (flops * block / m)))
-    with _blas_threads(n_threads, n_x, n_h, flops):
+    with blas_context:
         for first in range(0, n_iter, step):
             count = min(step, n_iter - first)
             out = costs[first : first + count] if cost_every else costs
@@ -179,7 +211,7 @@ def predict(parameters, X, *, activation="tanh"):
     X, W1, b1, W2, b2 = v.check_forward_inputs(X, parameters, activation)
     (n_h, m), n_y, dt = (W1.shape[0], X.shape[1]), W2.shape[0], X.dtype
     A2 = np.empty((n_y, m), dt)
-    block = _block_columns(n_h, max(m, 1), dt)
+    block = _block_columns(n_h, max(m, 1), dt, _PREDICT_BLOCK_BYTES)
     H, tmp = np.empty((n_h, block), dt), np.empty(block, dt)
     _core.predict_proba(*_kernel_args(X, W1, b1, W2, b2, activation), A2, H, tmp)
     if n_y == 1:

@@ -110,9 +110,10 @@ def test_vector_tanh_is_within_a_few_ulp_of_numpy(monkeypatch, variant, dtype):
 @pytest.mark.parametrize("sizes", [(2, 4, 1, 203), (30, 20, 3, 203)], ids=["loops", "blas"])
 def test_column_blocks_match_one_block(monkeypatch, dtype, sizes):
     """Training and prediction in several column blocks (the last one partial) equal the reference."""
-    monkeypatch.setattr(fast, "_BLOCK_BYTES", 1)  # blocks of _MIN_BLOCK = 64 columns: 64+64+64+11
+    for name in ("_BLOCK_BYTES", "_THREADED_BLOCK_BYTES", "_PREDICT_BLOCK_BYTES"):
+        monkeypatch.setattr(fast, name, 1)  # blocks of _MIN_BLOCK = 64 columns: 64+64+64+11
     X, Y, params = _data(np.random.default_rng(4), *sizes, dtype)
-    assert fast._block_columns(sizes[1], sizes[3], dtype) == 64
+    assert fast._block_columns(sizes[1], sizes[3], dtype, fast._PREDICT_BLOCK_BYTES) == 64
     pr, cr = reference.nn_model(X, Y, sizes[1], 15, learning_rate=0.2, parameters=params, return_costs=True)
     pf, cf = fast.nn_model(X, Y, sizes[1], 15, learning_rate=0.2, parameters=params, return_costs=True)
     assert_dicts_close(pf, pr, dtype, ("W1", "b1", "W2", "b2"), "blocked nn_model")
@@ -211,3 +212,27 @@ def test_compiled_finiteness_check_finds_every_position(variant, dtype, bad):
     assert all_finite(np.empty((0, 5), dtype)) and all_finite(np.empty((3, 0), dtype))
     tiny = np.full((1, 1), np.finfo(dtype).smallest_subnormal, dtype)
     assert all_finite(tiny) and all_finite(np.full((1, 1), np.finfo(dtype).max, dtype))
+
+
+def test_overlapping_blas_limits_restore_the_original_thread_count():
+    """Two threads training at once with n_threads=1 leave BLAS as they found it."""
+    from threadpoolctl import threadpool_info
+
+    def blas_threads():
+        return sorted(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas")
+
+    before = blas_threads()
+    X, Y, params = _data(np.random.default_rng(6), 40, 64, 1, 300, np.float64)
+    barrier = threading.Barrier(2)
+
+    def work():
+        barrier.wait()
+        for _ in range(20):
+            fast.nn_model(X, Y, 64, 3, learning_rate=0.1, parameters=params, n_threads=1)
+
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert blas_threads() == before
