@@ -1,4 +1,4 @@
-"""Benchmark report: shallownet_fast against its reference and against peers, in one process.
+"""Benchmark report: shallownet_fast against its reference and against peers, interleaved.
 
 ``python -m shallownet_fast.bench [--quick] [--out DIR] [--workloads W1,W2,...] [--repeat N]``
 (and ``python -m shallownet_fast bench`` once the command line delegates to :func:`main`).
@@ -17,14 +17,18 @@ Training is timed as a fixed number of full-batch gradient steps from the same s
 reported per iteration.  Contenders: the NumPy reference, fast, scikit-learn's MLPClassifier (sgd, full
 batch, no momentum, no regularisation) and PyTorch with 1 and 2 intra-op threads (both skipped when not
 installed).  The contenders run interleaved (each repeat runs every contender once, in a rotating order,
-so drift hits all alike); the table shows medians of the per-iteration times and medians of the ratios
+so drift hits all alike, after a short pause that lets the previous contender's idle BLAS/OpenMP
+threads stop spinning); the table shows medians of the per-iteration times and medians of the ratios
 taken inside each repeat.  Every contender's final parameters are checked against the reference's.
+torch runs in one worker process per thread count (its thread count is process-wide); the others run
+in this process.  The report also says how much CPU other processes used meanwhile (from /proc/stat):
+on a shared 2-core machine that, more than anything, decides how trustworthy the numbers are.
 
 The BLAS kernels in use are printed (threadpoolctl): OpenBLAS picks its kernel from the CPU unless
 OPENBLAS_CORETYPE says otherwise, and nothing here changes that variable.
 
 Nothing here is imported by the package itself: the peers (scikit-learn, torch, matplotlib,
-threadpoolctl, psutil) are optional and imported only when used.
+threadpoolctl) are optional and imported only when used.
 """
 
 import argparse
@@ -39,6 +43,7 @@ import threading
 import time
 import warnings
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -93,6 +98,12 @@ WORKLOADS = {
     "W3": Workload("W3", "wide", 784, 256, 20000, 0.1, ("float64", "float32"), 3, 1, 2000),
 }
 
+# Seconds of rest before each timed run in the interleaved loops.  An OpenBLAS worker thread spins for
+# about 2**28 cycles (~0.1 s) after a call before it sleeps, and libgomp's threads spin too; numpy, scipy
+# and torch each bring their own pool, so without a pause a contender shares the 2 cores with the
+# previous contender's spinning threads (on the project's VM that made W2 up to 5x slower).
+SETTLE_S = 0.2
+
 SWEEP_N_H = (4, 16, 64, 256)
 SWEEP_M = (100, 1000, 10000, 100000)
 SWEEP_N_X = 20
@@ -111,7 +122,7 @@ TOLERANCES = {
 class Problem:
     """One training problem: data, starting parameters and the layouts the peers want (made on demand)."""
 
-    def __init__(self, name, X, Y, n_h, learning_rate, seed=0):
+    def __init__(self, name, X, Y, n_h, learning_rate, seed=0, params0=None):
         self.name = name
         self.X, self.Y = X, Y
         self.dtype = X.dtype
@@ -119,7 +130,9 @@ class Problem:
         self.n_x, self.m = X.shape
         self.n_h = n_h
         self.learning_rate = learning_rate
-        self.params0 = reference.initialize_parameters(self.n_x, n_h, 1, seed=seed, dtype=X.dtype)
+        if params0 is None:
+            params0 = reference.initialize_parameters(self.n_x, n_h, 1, seed=seed, dtype=X.dtype)
+        self.params0 = params0
         self._cache = {}
 
     def cached(self, key, make):
@@ -210,7 +223,7 @@ class Contender:
     """
 
     name = ""
-    requires = None  # a module that must be importable
+    requires: str | None = None  # a module that must be importable
 
     def available(self):
         if self.requires is None:
@@ -239,9 +252,23 @@ class Contender:
     def predict(self, state):
         raise NotImplementedError
 
+    def timed_train(self, state):
+        """(seconds, state) of one train(state)."""
+        return _timed(self.train, state)
+
+    def timed_calls(self, state, calls):
+        """Seconds taken by `calls` back-to-back predict(state)."""
+        start = time.perf_counter()
+        for _ in range(calls):
+            self.predict(state)
+        return time.perf_counter() - start
+
+    def close(self):
+        pass
+
 
 class _Module(Contender):
-    module = None
+    module: Any = None
 
     def setup(self, problem, k):
         return {"p": problem, "k": k, "out": None}
@@ -367,7 +394,7 @@ class Torch(Contender):
     def setup(self, problem, k):
         import torch
 
-        torch.set_num_threads(self.n_threads)
+        self._threads()
         Xt, Yt = problem.cached(
             "torch", lambda: (torch.tensor(problem.XT), torch.tensor(problem.Y.reshape(-1, 1)))
         )
@@ -376,9 +403,15 @@ class Torch(Contender):
         return {"k": k, "X": Xt, "Y": Yt, "model": model, "opt": opt, "loss": torch.nn.BCEWithLogitsLoss()}
 
     def _threads(self):
+        """Give torch our thread count (a global setting), calling set_num_threads only to change it.
+
+        Calling torch.set_num_threads(n) with n >= 2, even to the count torch already has, made every
+        small parallel op take about 8 ms on the project's 2-core VM (torch 2.13): so a torch-2t
+        contender on 2 cores never calls it, and torch-1t runs last or in a process of its own.
+        """
         import torch
 
-        if torch.get_num_threads() != self.n_threads:  # global: set before every use
+        if torch.get_num_threads() != self.n_threads:
             torch.set_num_threads(self.n_threads)
 
     def train(self, state):
@@ -401,7 +434,7 @@ class Torch(Contender):
     def setup_predict(self, params, X):
         import torch
 
-        torch.set_num_threads(self.n_threads)
+        self._threads()
         return self._model(params, X.dtype), torch.tensor(np.ascontiguousarray(X.T))
 
     def predict(self, state):
@@ -411,6 +444,126 @@ class Torch(Contender):
         model, X = state
         with torch.no_grad():
             return (model(X) > 0).numpy()
+
+
+class TorchProcess(Contender):
+    """The Torch contender run in a process of its own, which keeps one thread count for its lifetime.
+
+    The report uses it because torch's thread count is global and setting it can leave torch slow (see
+    Torch._threads): each thread count gets a process that keeps it.  Times are measured inside the
+    worker, so the pipe is not in them.
+    """
+
+    requires = "torch"
+
+    def __init__(self, n_threads):
+        import multiprocessing
+
+        self.n_threads = n_threads
+        self.name = f"torch-{n_threads}t"
+        self._problem_id = None
+        ctx = multiprocessing.get_context("spawn")
+        self._conn, child = ctx.Pipe()
+        self._proc = ctx.Process(target=_torch_worker, args=(child, n_threads), daemon=True)
+        self._proc.start()
+        child.close()
+
+    def _call(self, *msg):
+        try:
+            self._conn.send(msg)
+            ok, out = self._conn.recv()
+        except (EOFError, OSError) as exc:
+            raise RuntimeError(f"the {self.name} worker process died ({exc!r})") from None
+        if not ok:
+            raise RuntimeError(f"{self.name} worker: {out}")
+        return out
+
+    def threads(self):
+        return f"torch {self.n_threads} (own process)"
+
+    def info(self):
+        return self._call("info")
+
+    def setup(self, problem, k):
+        if self._problem_id != id(problem):
+            self._call("problem", problem.name, problem.X, problem.Y, problem.n_h, problem.learning_rate,
+                       problem.params0)  # fmt: skip
+            self._problem_id = id(problem)
+        self._call("setup", k)
+        return {"k": k}
+
+    def train(self, state):
+        state["elapsed"], state["params"] = self._call("train")
+        return state
+
+    def timed_train(self, state):
+        state = self.train(state)
+        return state["elapsed"], state
+
+    def parameters(self, state):
+        return state["params"]
+
+    def setup_predict(self, params, X):
+        self._call("setup_predict", params, X)
+        return None
+
+    def predict(self, state):
+        return self._call("predict")
+
+    def timed_calls(self, state, calls):
+        return self._call("time_predict", calls)
+
+    def close(self):
+        if self._proc.is_alive():
+            try:
+                self._conn.send(("stop",))
+            except OSError:
+                pass
+            self._proc.join(timeout=10)
+        if self._proc.is_alive():
+            self._proc.terminate()
+            self._proc.join()
+
+
+def _torch_worker(conn, n_threads):
+    """The loop of a TorchProcess worker: commands in, (ok, result) out."""
+    local = Torch(n_threads)
+    local._threads()
+    problem = state = pstate = None
+    while True:
+        msg = conn.recv()
+        op, args = msg[0], msg[1:]
+        if op == "stop":
+            break
+        try:
+            if op == "info":
+                import torch
+
+                out = {"torch": torch.__version__, "num_threads": torch.get_num_threads(), "libraries": blas_info()}
+            elif op == "problem":
+                name, X, Y, n_h, lr, params0 = args
+                problem = state = None
+                gc.collect()
+                problem = Problem(name, X, Y, n_h, lr, params0=params0)
+                out = None
+            elif op == "setup":
+                state, out = local.setup(problem, args[0]), None
+            elif op == "train":
+                gc.collect()
+                elapsed, state = _timed(local.train, state)
+                out = (elapsed, local.parameters(state))
+            elif op == "setup_predict":
+                pstate, out = local.setup_predict(*args), None
+            elif op == "predict":
+                out = local.predict(pstate)
+            elif op == "time_predict":
+                gc.collect()
+                out = local.timed_calls(pstate, args[0])
+            else:
+                raise ValueError(f"unknown command {op!r}")
+            conn.send((True, out))
+        except Exception as exc:  # report it to the parent rather than die silently
+            conn.send((False, f"{type(exc).__name__}: {exc}"))
 
 
 CONTENDERS = ("reference", "fast", "sklearn", "torch-1t", "torch-2t")
@@ -605,19 +758,30 @@ def time_training(problem, contenders, k, repeats, warmup_k=1):
     for r in range(repeats):
         for c in _rotate(contenders, r):
             state = c.setup(problem, k)
-            t, last[c.name] = _timed(c.train, state)
+            gc.collect()
+            time.sleep(SETTLE_S)
+            t, last[c.name] = c.timed_train(state)
             times[c.name].append(t / k)
     return times, last
 
 
-def calibrate(fn, target):
-    """(calls, seconds per call): how many back-to-back calls of fn take about `target` seconds (>= 1)."""
+def calibrate(fn, target, timer=None):
+    """(calls, seconds per call): how many back-to-back calls of fn take about `target` seconds (>= 1).
+
+    `timer(n)`, when given, returns the seconds n calls take (instead of timing fn here).
+    """
+    if timer is None:
+
+        def timer(n):
+            start = time.perf_counter()
+            for _ in range(n):
+                fn()
+            return time.perf_counter() - start
+
+    timer(1)  # warm-up
     calls = 1
     while True:  # measure at least a millisecond: the timer's resolution is far below that
-        start = time.perf_counter()
-        for _ in range(calls):
-            fn()
-        elapsed = time.perf_counter() - start
+        elapsed = timer(calls)
         if elapsed >= 1e-3 or calls >= 10**6:
             break
         calls *= 10
@@ -625,18 +789,21 @@ def calibrate(fn, target):
     return max(1, int(target / per_call)), per_call
 
 
-def time_calls(fns, repeats, target):
-    """Interleaved timing of zero-argument functions; per repeat `calls` back-to-back calls of each."""
-    calls = {name: calibrate(fn, target)[0] for name, fn in fns.items()}
-    times = {name: [] for name in fns}
+def time_calls(entries, repeats, target):
+    """Interleaved timing of predictions: entries maps a name to (contender, state).
+
+    Per repeat, each contender makes `calls` back-to-back predictions (calibrated to take about `target`
+    seconds); returns the seconds per call of every repeat, and the calls.
+    """
+    calls = {name: calibrate(None, target, timer=lambda n, c=c, s=s: c.timed_calls(s, n))[0]
+             for name, (c, s) in entries.items()}  # fmt: skip
+    times = {name: [] for name in entries}
     for r in range(repeats):
-        for name in _rotate(list(fns), r):
-            fn, n = fns[name], calls[name]
+        for name in _rotate(list(entries), r):
+            (c, s), n = entries[name], calls[name]
             gc.collect()
-            start = time.perf_counter()
-            for _ in range(n):
-                fn()
-            times[name].append((time.perf_counter() - start) / n)
+            time.sleep(SETTLE_S)
+            times[name].append(c.timed_calls(s, n) / n)
     return times, calls
 
 
@@ -704,6 +871,7 @@ def thread_ratio(module, problem, k, repeats=3, n_threads=1):
         a = sequential()  # warm-up, and the results the threaded runs must reproduce
         for r in range(repeats):
             for name in _rotate(["sequential", "threaded"], r):
+                time.sleep(SETTLE_S)
                 t, _ = _timed(sequential if name == "sequential" else threaded)
                 (seq if name == "sequential" else par).append(t)
         b = threaded()
@@ -790,10 +958,16 @@ def _log(msg):
 
 
 def _available_contenders():
+    """The report's contenders (torch in worker processes, one per thread count) and the missing ones."""
     out, missing = [], []
     for name in CONTENDERS:
         c = get_contender(name)
-        (out if c.available() else missing).append(c if c.available() else name)
+        if not c.available():
+            missing.append(name)
+        elif isinstance(c, Torch):
+            out.append(TorchProcess(c.n_threads))
+        else:
+            out.append(c)
     return out, missing
 
 
@@ -832,8 +1006,7 @@ def _predict_section(quick, repeats, contenders):
             _log(f"prediction P1 {net} network, {m} examples")
             X = predict_inputs(net, m)
             states = {c.name: (c, c.setup_predict(params, X)) for c in contenders}
-            fns = {name: (lambda c=c, s=s: c.predict(s)) for name, (c, s) in states.items()}
-            times, calls = time_calls(fns, repeats, target)
+            times, calls = time_calls(states, repeats, target)
             vs_ref, vs_fast = _ratios(times, "reference"), _ratios(times, "fast")
             for name, (c, s) in states.items():
                 check = compare_predictions(params, X, c.predict(s))
@@ -851,7 +1024,7 @@ def _sweep_section(quick, repeats):
     target = 0.03 if quick else 0.15
     cs = [get_contender("reference"), get_contender("fast")]
     for n_h in SWEEP_N_H:
-        for m in SWEEP_M:
+        for m in SWEEP_M[:-1] if quick else SWEEP_M:  # --quick leaves out m = 100000
             problem = sweep_problem(n_h, m)
             t1, _ = _timed(cs[0].train, cs[0].setup(problem, 1))  # also the reference's warm-up
             k = int(min(2000, max(1, target / t1)))
@@ -863,6 +1036,7 @@ def _sweep_section(quick, repeats):
                 "section": "sweep", "n_x": SWEEP_N_X, "n_h": n_h, "m": m, "iterations": k, "repeats": repeats,
                 "reference_s": _median(times["reference"]), "fast_s": _median(times["fast"]),
                 "fast_vs_reference": ratio, "check": check,
+                "reference_times_s": times["reference"], "fast_times_s": times["fast"],
             })  # fmt: skip
     return rows
 
@@ -904,7 +1078,9 @@ def _targets(train, predict, sweep, gil):
     out = []
 
     def target(text, value, threshold):
-        met = None if value is None else bool(value >= threshold)
+        if value is None:  # not measured in this run
+            return
+        met = bool(value >= threshold)
         out.append({"target": text, "measured": value, "threshold": threshold, "met": met})
 
     target("W1: fast >= 10x reference", ratio(train, "W1", "float64", "fast"), 10)
@@ -926,9 +1102,6 @@ def _targets(train, predict, sweep, gil):
         worst = min(sweep, key=lambda r: r["fast_vs_reference"])
         target(f"sweep: fast never slower than reference (worst: n_h={worst['n_h']}, m={worst['m']})",
                worst["fast_vs_reference"], 1)  # fmt: skip
-    for g in gil:
-        if g["impl"] == "fast":
-            target("threads: two fast trainings in two threads (sequential / threaded, 2 cores)", g["ratio"], 1.5)
     return out
 
 
@@ -945,6 +1118,10 @@ def _markdown(report):
         "- BLAS and OpenMP libraries in use (threadpoolctl):",
     ]
     lines += [f"  - {_blas_line(e)}" for e in mi["blas"]] or ["  - (threadpoolctl not installed)"]
+    for w in mi.get("torch_workers", []):
+        lines.append(f"- {w['contender']} runs in a process of its own (torch {w['torch']}, "
+                     f"{w['num_threads']} threads), with:")
+        lines += [f"  - {_blas_line(e)}" for e in w["libraries"]]
     others = report.get("other_cpu_cores")
     if others is not None:
         lines.append(f"- CPU used by other processes during the run: {others:.2f} cores on average (from /proc/stat)")
@@ -954,8 +1131,10 @@ def _markdown(report):
                          "treat these numbers with caution")
     if report["missing"]:
         lines.append(f"- skipped (not installed): {', '.join(report['missing'])}")
-    lines += ["", f"Medians over {report['repeats']} interleaved repeats. Ratios are medians of per-repeat ratios "
-              "t_other / t_this: above 1 means this contender is faster.", ""]  # fmt: skip
+    lines += ["", f"Medians over {report['repeats']} interleaved repeats (each repeat runs every contender once, "
+              f"in a rotating order, after a {SETTLE_S} s pause that lets the previous contender's idle threads "
+              "go to sleep). Ratios are medians of per-repeat ratios t_other / t_this: above 1 means this "
+              "contender is faster.", ""]  # fmt: skip
 
     train = [r for r in report["results"] if r["section"] == "train"]
     if train:
@@ -980,12 +1159,14 @@ def _markdown(report):
                          f"{_fmt_ratio(r['vs_reference'])} | {_fmt_ratio(r['vs_fast'])} | {agree} |")  # fmt: skip
         lines.append("")
     if report["sweep"]:
+        ms = sorted({x["m"] for x in report["sweep"]})
         lines += [f"## Sweep: fast vs reference per iteration (n_x={SWEEP_N_X}, float64, lr {SWEEP_LR})", "",
-                  "| n_h \\ m | " + " | ".join(str(m) for m in SWEEP_M) + " |",
-                  "|---|" + "---|" * len(SWEEP_M)]  # fmt: skip
-        for n_h in SWEEP_N_H:
+                  "Speed-up of fast (t_reference / t_fast), then the two times per iteration.", "",
+                  "| n_h \\ m | " + " | ".join(str(m) for m in ms) + " |",
+                  "|---|" + "---|" * len(ms)]  # fmt: skip
+        for n_h in sorted({x["n_h"] for x in report["sweep"]}):
             cells = []
-            for m in SWEEP_M:
+            for m in ms:
                 r = next(x for x in report["sweep"] if x["n_h"] == n_h and x["m"] == m)
                 flag = "" if r["check"]["ok"] else " (DISAGREES)"
                 cells.append(f"{_fmt_ratio(r['fast_vs_reference'])} ({_fmt_time(r['reference_s'])} -> "
@@ -1016,7 +1197,8 @@ def _markdown(report):
             met = "-" if t["met"] is None else ("yes" if t["met"] else "NO")
             lines.append(f"| {t['target']} | {_fmt_ratio(t['measured'])} | {met} |")
         lines.append("")
-    lines.append(f"Total time: {report['elapsed_s']:.0f} s")
+    parts = ", ".join(f"{k} {v:.0f} s" for k, v in report.get("section_seconds", {}).items())
+    lines.append(f"Total time: {report['elapsed_s']:.0f} s ({parts})")
     return "\n".join(lines) + "\n"
 
 
@@ -1040,6 +1222,7 @@ def _plot(report, path):
                 ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=f"n_h={n_h}")
             ax.axhline(1.0, color="grey", lw=1, ls="--")
             ax.set_xscale("log")
+            ax.set_yscale("log")
             ax.set_xlabel("m (examples)")
             ax.set_ylabel("fast speed-up over reference (x)")
             ax.set_title(f"Sweep, n_x={SWEEP_N_X}, float64")
@@ -1077,7 +1260,7 @@ SECTIONS = ("W1", "W2", "W3", "P1", "SWEEP", "MEM", "GIL")
 def run_report(out_dir=None, quick=False, workloads=None, repeat=None, stream=None):
     """Run the benchmarks, print a markdown report and (with `out_dir`) write report.md, report.json, report.png.
 
-    `workloads`: a subset of SECTIONS (default all).  `repeat`: interleaved repeats (default 3 quick, 7 full).
+    `workloads`: a subset of SECTIONS (default all).  `repeat`: interleaved repeats (default 3 quick, 5 full).
     Returns the report as a dict.
     """
     start = time.perf_counter()
@@ -1086,20 +1269,40 @@ def run_report(out_dir=None, quick=False, workloads=None, repeat=None, stream=No
     unknown = sorted(set(selected) - set(SECTIONS))
     if unknown:
         raise ValueError(f"unknown workloads {unknown}; choose from {', '.join(SECTIONS)}")
-    repeats = int(repeat) if repeat else (3 if quick else 7)
+    repeats = int(repeat) if repeat else (3 if quick else 5)
     if repeats < 1:
         raise ValueError(f"repeat must be at least 1, got {repeats}")
-    contenders, missing = _available_contenders()
-    machine = machine_info()  # after the peers are imported, so that their OpenMP runtimes show
-    train = _training_section(selected, quick, repeats, contenders)
-    pred = _predict_section(quick, repeats, contenders) if "P1" in selected else []
-    sweep = _sweep_section(quick, repeats) if "SWEEP" in selected else []
-    memory = _memory_section(quick) if "MEM" in selected and sys.platform.startswith("linux") else []
-    gil = _gil_section(quick, repeats) if "GIL" in selected and _has("threadpoolctl") else []
+    contenders, missing = [], []
+    if set(selected) & {"W1", "W2", "W3", "P1"}:
+        contenders, missing = _available_contenders()
+    try:
+        machine = machine_info()
+        machine["torch_workers"] = [
+            {"contender": c.name, **c.info()} for c in contenders if isinstance(c, TorchProcess)
+        ]
+        seconds = {}
+
+        def section(name, wanted, run):
+            if not wanted:
+                return []
+            t0 = time.perf_counter()
+            out = run()
+            seconds[name] = round(time.perf_counter() - t0, 1)
+            return out
+
+        train = section("training", bool(set(selected) & {"W1", "W2", "W3"}),
+                        lambda: _training_section(selected, quick, repeats, contenders))
+        pred = section("P1", "P1" in selected, lambda: _predict_section(quick, repeats, contenders))
+        sweep = section("sweep", "SWEEP" in selected, lambda: _sweep_section(quick, repeats))
+        memory = section("memory", "MEM" in selected and sys.platform.startswith("linux"), lambda: _memory_section(quick))
+        gil = section("threads", "GIL" in selected and _has("threadpoolctl"), lambda: _gil_section(quick, repeats))
+    finally:
+        for c in contenders:  # the torch workers end here: their CPU time then counts as ours
+            c.close()
     report = {
         "quick": quick, "repeats": repeats, "workloads": selected, "missing": missing,
         "machine": machine, "results": train + pred, "sweep": sweep,
-        "memory": memory, "gil": gil, "targets": _targets(train, pred, sweep, gil),
+        "memory": memory, "gil": gil, "targets": _targets(train, pred, sweep, gil), "section_seconds": seconds,
     }  # fmt: skip
     report["elapsed_s"] = time.perf_counter() - start
     report["load_average_end"] = _loadavg()
@@ -1140,11 +1343,11 @@ def add_arguments(parser):
     """The options of ``bench`` on an argparse parser (for the package's command line)."""
     parser.add_argument("--out", metavar="DIR", default=None,
                         help="write report.md, report.json and report.png (with matplotlib) into DIR")
-    parser.add_argument("--quick", action="store_true", help="fewer iterations and repeats (about a minute)")
+    parser.add_argument("--quick", action="store_true", help="fewer iterations and repeats, and no m=100000 in the sweep")
     parser.add_argument("--workloads", metavar="LIST", default=",".join(SECTIONS),
                         help=f"comma-separated subset of {','.join(SECTIONS)} (default: all)")
     parser.add_argument("--repeat", metavar="N", type=int, default=None,
-                        help="interleaved repeats per measurement (default 3 with --quick, 7 otherwise)")
+                        help="interleaved repeats per measurement (default 3 with --quick, 5 otherwise)")
     return parser  # fmt: skip
 
 
