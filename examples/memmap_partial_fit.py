@@ -29,8 +29,9 @@ from shallownet_fast import ShallowNetClassifier
 def write_dataset(directory, n_rows, n_features, seed=0, block=100_000):
     """X.npy (float32) and y.npy (int8) in `directory`, written block by block; a nonlinear 3-class rule."""
     rng = np.random.default_rng(seed)
-    X = np.lib.format.open_memmap(os.path.join(directory, "X.npy"), mode="w+", dtype=np.float32, shape=(n_rows, n_features))
-    y = np.lib.format.open_memmap(os.path.join(directory, "y.npy"), mode="w+", dtype=np.int8, shape=(n_rows,))
+    create = np.lib.format.open_memmap
+    X = create(os.path.join(directory, "X.npy"), mode="w+", dtype=np.float32, shape=(n_rows, n_features))
+    y = create(os.path.join(directory, "y.npy"), mode="w+", dtype=np.int8, shape=(n_rows,))
     w1, w2 = rng.standard_normal((2, n_features))
     for start in range(0, n_rows, block):
         stop = min(n_rows, start + block)

@@ -13,3 +13,13 @@ openmp_enabled = _kernels.openmp_enabled
 
 __version__ = "0.1.0"
 __all__ = ["datasets", "fast", "reference", "kernel_variant", "openmp_enabled", "__version__"]
+
+
+def __getattr__(name):
+    # ShallowNetClassifier needs scikit-learn (an optional dependency): imported on first use,
+    # so that `import shallownet_fast` works without it.
+    if name == "ShallowNetClassifier":
+        from .estimator import ShallowNetClassifier
+
+        return ShallowNetClassifier
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

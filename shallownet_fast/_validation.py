@@ -15,6 +15,14 @@ ACTIVATIONS = ("tanh", "relu", "leaky_relu", "sigmoid")
 INITS = ("normal", "zeros", "xavier", "he")
 PARAM_KEYS = ("W1", "b1", "W2", "b2")
 GRAD_KEYS = ("dW1", "db1", "dW2", "db2")
+MAX_THREADS = 4096  # BLAS libraries take the count as a C int; no machine has more cores
+
+
+def _learning_rate_in(dtype, lr):
+    """lr in `dtype`; a value beyond the dtype's range is an error, not an infinite step."""
+    if lr > float(np.finfo(dtype).max):
+        raise ValueError(f"learning_rate={lr!r} is too large for {np.dtype(dtype)} (largest {np.finfo(dtype).max})")
+    return np.dtype(dtype).type(lr)
 
 
 def describe(a):
@@ -144,7 +152,10 @@ class Checks:
     def check_n_threads(self, n_threads):
         if n_threads is None:
             return None
-        return self.check_positive_int("n_threads", n_threads)
+        n = self.check_positive_int("n_threads", n_threads)
+        if n > MAX_THREADS:
+            raise ValueError(f"n_threads must be at most {MAX_THREADS}, got {n_threads}")
+        return n
 
 
     def _check_dict(self, name, d, keys):
@@ -249,7 +260,7 @@ class Checks:
         dtype = working_dtype(W1, *gs)
         params = {k: a.astype(dtype, copy=False) for k, a in zip(PARAM_KEYS, (W1, b1, W2, b2))}
         grads = {k: g.astype(dtype, copy=False) for k, g in zip(GRAD_KEYS, gs)}
-        return params, grads, dtype.type(lr)
+        return params, grads, _learning_rate_in(dtype, lr)
 
 
     def check_training_inputs(self, X, Y, n_h, num_iterations, learning_rate, activation, parameters, init, seed, n_threads):
@@ -273,7 +284,7 @@ class Checks:
                 raise ValueError(f"n_h={n_h} does not agree with the given parameters: W1 has {describe(W1)}")
         dtype = working_dtype(X, W1)
         X, Y, W1, b1, W2, b2 = (a.astype(dtype, copy=False) for a in (X, Y, W1, b1, W2, b2))
-        return X, Y, (W1, b1, W2, b2), num_iterations, dtype.type(lr)
+        return X, Y, (W1, b1, W2, b2), num_iterations, _learning_rate_in(dtype, lr)
 
 
     def check_diverged(self, arrays, learning_rate, iteration):

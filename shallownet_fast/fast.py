@@ -126,12 +126,23 @@ _blas_users = 0
 _blas_limiter = None
 
 
+def _release_openblas_ownership():
+    # threadpoolctl lets only the thread that last set OpenBLAS's count change
+    # it again while that thread lives; the count is ours to manage here.
+    import threadpoolctl
+
+    controller = getattr(threadpoolctl, "OpenBLASController", None)
+    if controller is not None and hasattr(controller, "clear_controlling_thread"):
+        controller.clear_controlling_thread(force=True)
+
+
 @contextlib.contextmanager
 def _limited_blas(n_threads):
     global _blas_users, _blas_limiter
     with _blas_lock:
         if _blas_users == 0:
             _blas_limiter = _threadpool_controller().limit(limits=n_threads, user_api="blas")
+            _release_openblas_ownership()
         _blas_users += 1
     try:
         yield
@@ -140,6 +151,7 @@ def _limited_blas(n_threads):
             _blas_users -= 1
             if _blas_users == 0:
                 _blas_limiter.restore_original_limits()
+                _release_openblas_ownership()
                 _blas_limiter = None
 
 

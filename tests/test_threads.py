@@ -1,0 +1,347 @@
+"""Many threads, and Ctrl-C: the fast path shares nothing mutable between calls.
+
+- 8 Python threads call forward, backward, predict and nn_model of the fast
+  implementation on shared read-only inputs, all at once, round after round:
+  every result is bitwise equal to the same call made serially.
+- 8 threads training 8 different models at once get exactly the models they
+  get alone.
+- BLAS's thread count, which nn_model limits to n_threads (one thread for
+  small problems) through threadpoolctl, is what it was before once
+  overlapping calls from several threads are done, and a call's n_threads
+  holds whichever thread makes it.
+- SIGINT during a long fast.nn_model raises KeyboardInterrupt within a second
+  of the signal, leaves the caller's arrays untouched, and leaves the process
+  in a state where the next call gives the usual result.
+"""
+
+import signal
+import threading
+import time
+
+import numpy as np
+import pytest
+from conftest import BACKEND_IDS, BACKENDS, copy_tree, make_data, make_parameters
+
+from shallownet_fast import fast
+
+THREADS = 8
+ROUNDS = 6
+
+# (n_x, n_h, n_y, m, dtype, activation): the hand-written loop nests (2 features), the BLAS products
+# (8 features, 3 classes), and a hidden layer of 64 units whose float64 blocks of 1024 columns split m.
+PROBLEMS = [
+    (2, 4, 1, 400, np.float64, "tanh"),
+    (8, 32, 3, 300, np.float32, "relu"),
+    (2, 64, 1, 1500, np.float64, "sigmoid"),
+    (3, 5, 2, 257, np.float32, "leaky_relu"),
+]
+
+
+def _readonly(tree):
+    for a in tree.values() if isinstance(tree, dict) else [tree]:
+        a.flags.writeable = False
+    return tree
+
+
+def _problem(i):
+    n_x, n_h, n_y, m, dtype, activation = PROBLEMS[i]
+    X, Y = make_data(100 + i, n_x, m, n_y, dtype)
+    params = make_parameters(100 + i, n_x, n_h, n_y, dtype)
+    return _readonly(X), _readonly(Y), _readonly(params), activation
+
+
+def _calls(X, Y, params, activation):
+    """The calls made on one problem: name -> a function of no arguments."""
+    cache = _readonly(fast.forward_propagation(X, params, activation=activation)[1])
+    n_h = params["W1"].shape[0]
+    return {
+        "forward": lambda: fast.forward_propagation(X, params, activation=activation),
+        "backward": lambda: fast.backward_propagation(params, cache, X, Y, activation=activation),
+        "predict": lambda: fast.predict(params, X, activation=activation),
+        "nn_model": lambda: fast.nn_model(
+            X, Y, n_h, 20, learning_rate=0.5, activation=activation, parameters=params, return_costs=True
+        ),
+    }
+
+
+def _flatten(result, path="result"):
+    """[(path, array)] of every array in a result (tuples and dicts walked)."""
+    if isinstance(result, dict):
+        return [x for k, v in result.items() for x in _flatten(v, f"{path}[{k!r}]")]
+    if isinstance(result, (tuple, list)):
+        return [x for i, v in enumerate(result) for x in _flatten(v, f"{path}[{i}]")]
+    return [(path, np.asarray(result))]
+
+
+def _differences(got, expected):
+    out = []
+    for (path, a), (_, b) in zip(_flatten(got), _flatten(expected)):
+        if a.dtype != b.dtype or a.shape != b.shape or a.tobytes() != b.tobytes():
+            out.append(path)
+    return out
+
+
+def _blas_thread_counts():
+    from threadpoolctl import threadpool_info
+
+    return sorted((info["filepath"], info["num_threads"]) for info in threadpool_info() if info["user_api"] == "blas")
+
+
+def _set_blas_threads(count):
+    """Set BLAS's thread count for good (not as a context), and leave no thread in control of it."""
+    from threadpoolctl import ThreadpoolController
+
+    _release_blas_control()
+    for lib in ThreadpoolController().lib_controllers:
+        if lib.user_api == "blas":
+            lib.set_num_threads(count)
+    _release_blas_control()
+
+
+def _release_blas_control():
+    """threadpoolctl >= 3.8: let no thread keep control of OpenBLAS's count (see the BLAS tests below)."""
+    from threadpoolctl import ThreadpoolController
+
+    for lib in ThreadpoolController().lib_controllers:
+        clear = getattr(type(lib), "clear_controlling_thread", None)
+        if clear is not None:
+            clear(force=True)
+
+
+@pytest.fixture(autouse=True)
+def _keep_blas_thread_count():
+    """Whatever a test does to BLAS's thread count (see the BLAS-limit tests below), the next test finds it as it was."""
+    before = _blas_thread_counts()
+    yield
+    _release_blas_control()
+    if _blas_thread_counts() != before:
+        _set_blas_threads(max((count for _, count in before), default=1))
+
+
+def _run_threads(target, count=THREADS):
+    """Start `count` threads on target(index, barrier) together; re-raise the first error of any."""
+    barrier = threading.Barrier(count)
+    errors = []
+
+    def run(i):
+        try:
+            target(i, barrier)
+        except BaseException as exc:  # noqa: BLE001 - reported to the main thread
+            errors.append(exc)
+            barrier.abort()
+
+    threads = [threading.Thread(target=run, args=(i,), name=f"snf-test-{i}") for i in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    assert not any(t.is_alive() for t in threads), "a thread did not finish within 300 s"
+    if errors:
+        raise errors[0]
+
+
+def test_threads_on_shared_inputs_match_serial_calls():
+    """Every (problem, call) pair, run by 8 threads at once in shifting combinations, equals its serial run."""
+    problems = [_problem(i) for i in range(len(PROBLEMS))]
+    snapshots = [copy_tree({"X": X, "Y": Y, **params}) for X, Y, params, _ in problems]
+    calls = [(p, name, f) for p, problem in enumerate(problems) for name, f in _calls(*problem).items()]
+    expected = [f() for _, _, f in calls]
+    mismatches = []
+
+    def work(i, barrier):
+        for r in range(ROUNDS):
+            barrier.wait()  # every round starts all threads together
+            for k in range(i + r, i + r + len(calls), THREADS):
+                p, name, f = calls[k % len(calls)]
+                diff = _differences(f(), expected[k % len(calls)])
+                if diff:
+                    mismatches.append(f"thread {i}, round {r}: {name} on problem {PROBLEMS[p]}: {diff}")
+
+    _run_threads(work)
+    assert not mismatches, "\n".join(mismatches[:20])
+    for (X, Y, params, _), before in zip(problems, snapshots):
+        for k, a in {"X": X, "Y": Y, **params}.items():
+            assert a.tobytes() == before[k].tobytes(), f"{k} was modified"
+
+
+def _model(i):
+    """A different training problem per thread: data, sizes, dtype, activation and outputs all vary."""
+    n_x, n_h, n_y, m, dtype, activation = PROBLEMS[i % len(PROBLEMS)]
+    X, Y = make_data(200 + i, n_x, m + 7 * i, n_y, dtype)
+    kwargs = {"learning_rate": 0.3 + 0.1 * i, "activation": activation, "return_costs": True}
+    if i % 2:
+        kwargs["parameters"] = make_parameters(200 + i, n_x, n_h, n_y, dtype)
+    else:
+        kwargs["seed"] = i
+    return (X, Y, n_h, 40), kwargs
+
+
+def test_threads_training_different_models_do_not_interfere():
+    models = [_model(i) for i in range(THREADS)]
+    expected = [fast.nn_model(*args, **kwargs) for args, kwargs in models]
+    results = [None] * THREADS
+
+    def work(i, barrier):
+        args, kwargs = models[i]
+        barrier.wait()
+        for _ in range(3):
+            results[i] = fast.nn_model(*args, **kwargs)
+            barrier.wait()
+
+    _run_threads(work)
+    for i in range(THREADS):
+        assert not _differences(results[i], expected[i]), f"thread {i}: {_differences(results[i], expected[i])}"
+
+
+# nn_model limits BLAS's (process-wide) thread count to n_threads for its run,
+# through threadpoolctl.  threadpoolctl >= 3.8 lets only one "controlling"
+# thread set OpenBLAS's count (the first one to set it, until it clears that or
+# dies); a set from any other thread is silently ignored.  The tests below
+# start each at 2 BLAS threads with no thread in control.
+
+A_RUN, B_RUN = 8_000, 40_000  # iterations: about 0.4 s and 2 s on one core
+
+
+def _two_blas_threads():
+    _set_blas_threads(2)
+    before = _blas_thread_counts()
+    if all(count == 1 for _, count in before):
+        pytest.skip("BLAS cannot run two threads here: a count restored to 1 cannot be told from the original")
+    return before
+
+
+def _blas_problem():
+    X, Y = make_data(300, 8, 300, 1)  # 8 features x 32 hidden units: the products go to BLAS
+    return X, Y, make_parameters(300, 8, 32, 1)
+
+
+def _wait_for_blas_limit(count=1, seconds=10):
+    deadline = time.monotonic() + seconds
+    while all(c != count for _, c in _blas_thread_counts()) and time.monotonic() < deadline:
+        time.sleep(0.001)
+
+
+def test_concurrent_training_leaves_blas_thread_count_alone():
+    """A short run (thread A) limits BLAS first; a longer one (thread B) starts while A's limit is on and
+    ends after A has finished: afterwards BLAS has its thread count back.
+
+    (Before the limit was shared between overlapping calls, B saved A's limit, 1, as "the original" and
+    put it back last.)
+    """
+    before = _two_blas_threads()
+    X, Y, params = _blas_problem()
+
+    def work(i, barrier):
+        barrier.wait()
+        if i == 1:
+            _wait_for_blas_limit()
+        fast.nn_model(X, Y, 32, A_RUN if i == 0 else B_RUN, parameters=params, n_threads=1)
+
+    _run_threads(work, count=2)
+    assert _blas_thread_counts() == before
+
+
+def test_concurrent_training_restores_the_count_while_the_first_thread_lives():
+    """As above, but thread A lives on (it waits for B) when B, the last one out, restores the count."""
+    before = _two_blas_threads()
+    X, Y, params = _blas_problem()
+    b_done = threading.Event()
+
+    def work(i, barrier):
+        barrier.wait()
+        if i == 0:
+            fast.nn_model(X, Y, 32, A_RUN, parameters=params, n_threads=1)
+            assert b_done.wait(60), "B did not finish"
+        else:
+            _wait_for_blas_limit()
+            fast.nn_model(X, Y, 32, B_RUN, parameters=params, n_threads=1)
+            b_done.set()
+
+    _run_threads(work, count=2)
+    assert _blas_thread_counts() == before, f"BLAS threads before {before}, after {_blas_thread_counts()}"
+
+
+def test_n_threads_is_honoured_in_a_worker_after_a_call_in_the_main_thread():
+    _two_blas_threads()
+    X, Y, params = _blas_problem()
+    fast.nn_model(X, Y, 32, 10, parameters=params, n_threads=1)  # in the main thread
+    seen = []
+    running = threading.Event()
+    done = threading.Event()
+
+    def train():
+        running.set()
+        fast.nn_model(X, Y, 32, B_RUN, parameters=params, n_threads=1)
+        done.set()
+
+    worker = threading.Thread(target=train)
+    worker.start()
+    running.wait()
+    time.sleep(0.2)  # the worker is training by now (its run takes seconds)
+    while not done.is_set():
+        seen.append(max(count for _, count in _blas_thread_counts()))
+        time.sleep(0.05)
+    worker.join()
+    assert seen and set(seen) == {1}, f"n_threads=1 asked, BLAS ran with {sorted(set(seen))} threads"
+
+
+# ---------------------------------------------------------------- Ctrl-C
+
+
+def _iterations_for(backend, seconds, X, Y, n_h, params):
+    """How many iterations of this problem take `backend` about `seconds`."""
+    start = time.perf_counter()
+    backend.nn_model(X, Y, n_h, 20, parameters=params)
+    per_iteration = (time.perf_counter() - start) / 20
+    return int(seconds / max(per_iteration, 1e-7))
+
+
+@pytest.mark.parametrize("backend", BACKENDS, ids=BACKEND_IDS)
+@pytest.mark.parametrize("shape", [(2, 4, 20_000), (16, 64, 4_000)], ids=["loops", "blas"])
+def test_keyboard_interrupt_returns_within_a_second(backend, shape):
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("signals are delivered to the main thread only")
+    n_x, n_h, m = shape
+    X, Y = make_data(400, n_x, m, 1, np.float32)
+    X = np.asfortranarray(X)  # the copy nn_model makes of it must not be what protects the caller's X
+    params = make_parameters(400, n_x, n_h, 1, np.float32)
+    before = copy_tree({"X": X, "Y": Y, **params})
+    iterations = _iterations_for(backend, 10.0, X, Y, n_h, params)
+    blas_before = _blas_thread_counts()
+    state = {"armed": True}
+
+    def on_sigint(signum, frame):
+        if state["armed"]:
+            state["armed"] = False
+            raise KeyboardInterrupt
+        state["late"] = True
+
+    def send():
+        state["sent"] = time.monotonic()
+        signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    timer = threading.Timer(0.5, send)
+    try:
+        start = time.monotonic()
+        timer.start()
+        try:
+            backend.nn_model(X, Y, n_h, iterations, parameters=params)
+        except KeyboardInterrupt:
+            state["caught"] = time.monotonic()
+        state["armed"] = False
+        timer.join()
+    finally:
+        timer.cancel()
+        signal.signal(signal.SIGINT, previous)
+    assert "caught" in state, f"nn_model ran {iterations} iterations to the end ({time.monotonic() - start:.1f} s)"
+    delay = state["caught"] - state["sent"]
+    print(f"{backend.__name__} {shape}: {iterations} iterations; KeyboardInterrupt {1e3 * delay:.0f} ms after SIGINT")
+    assert delay < 1.0, f"KeyboardInterrupt came {delay:.2f} s after SIGINT"
+    for k, a in {"X": X, "Y": Y, **params}.items():
+        np.testing.assert_array_equal(a, before[k], err_msg=f"{k} was modified")
+    assert _blas_thread_counts() == blas_before, "the BLAS thread limit was not restored"
+    # and the process is fine: the next call gives the usual result
+    again = backend.nn_model(X, Y, n_h, 5, parameters=params)
+    expected = backend.nn_model(before["X"], before["Y"], n_h, 5, parameters={k: before[k] for k in params})
+    assert not _differences(again, expected)
