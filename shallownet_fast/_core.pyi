@@ -169,7 +169,8 @@ def train_epoch(
     Xb: np.ndarray,  # floating[:, ::1]  SCRATCH (n_x, batch_size)
     Yb: np.ndarray,  # floating[:, ::1]  SCRATCH (n_y, batch_size)
     swb: np.ndarray,  # floating[::1]  SCRATCH (batch_size,)
-    H: np.ndarray,  # floating[:, ::1]  SCRATCH (n_h, batch_size)
+    H: np.ndarray,  # floating[:, ::1]  SCRATCH (n_h, batch_size): A1
+    D: np.ndarray,  # floating[:, ::1]  SCRATCH (n_h, batch_size): dZ1, apart from A1 so the sweep vectorises
     O: np.ndarray,  # floating[:, ::1]  SCRATCH (n_y, batch_size)
     tmp: np.ndarray,  # floating[::1]  SCRATCH (batch_size,)
     dW1: np.ndarray,  # floating[:, ::1]  SCRATCH (n_h, n_x)

@@ -124,7 +124,7 @@ def _fast_epoch(X, Y, sw, order, batch_size, params, state, activation, solver,
     bs = int(min(batch_size, m))
     scratch = (
         np.empty((n_x, bs), dt), np.empty((n_y, bs), dt), np.empty(bs, dt), np.empty((n_h, bs), dt),
-        np.empty((n_y, bs), dt), np.empty(bs, dt), np.empty((n_h, n_x), dt), np.empty(n_h, dt),
+        np.empty((n_h, bs), dt), np.empty((n_y, bs), dt), np.empty(bs, dt), np.empty((n_h, n_x), dt), np.empty(n_h, dt),
         np.empty((n_y, n_h), dt), np.empty(n_y, dt),
     )  # fmt: skip
     flat = {k: (a.reshape(-1) if k[1] == "b" else a) for k, a in state.items() if k != "t"}

@@ -529,17 +529,22 @@ cdef void _hidden_backward(const floating* X, Py_ssize_t ldx, const floating* W2
 
 
 cdef void _output_delta(floating* O, Py_ssize_t ldo, const floating* Y, Py_ssize_t ldy,
-                        floating* db2, Py_ssize_t n_y, Py_ssize_t n,
+                        const floating* w, floating* db2, Py_ssize_t n_y, Py_ssize_t n,
                         bint accumulate) noexcept nogil:
-    """O := O - Y (the output delta A2 - Y); db2 (+)= its row sums."""
+    """O := O - Y (the output delta A2 - Y), times each example's weight w[j] when w is
+    not NULL; db2 (+)= its row sums."""
     cdef Py_ssize_t j, k
     cdef floating* o
     cdef const floating* y
     for k in range(n_y):
         o = O + k * ldo
         y = Y + k * ldy
-        for j in range(n):
-            o[j] = o[j] - y[j]
+        if w == NULL:
+            for j in range(n):
+                o[j] = o[j] - y[j]
+        else:
+            for j in range(n):
+                o[j] = (o[j] - y[j]) * w[j]
         _add_to(&db2[k], _sum(o, n), accumulate)
 
 
@@ -612,7 +617,7 @@ def backward(const floating[:, ::1] X not None,    # IN  (n_x, m), m >= 1
         for k in range(n_y):
             for j in range(m):
                 D2[k, j] = A2[k, j]
-        _output_delta(&D2[0, 0], m, &Y[0, 0], m, &db2[0], n_y, m, False)
+        _output_delta(&D2[0, 0], m, &Y[0, 0], m, NULL, &db2[0], n_y, m, False)
         _hidden_backward(&X[0, 0], m, &W2[0, 0], &A1[0, 0], &D2[0, 0], m, &D1[0, 0], m,
                          &dW1[0, 0], &db1[0], &dW2[0, 0], &tmp[0], n_x, n_h, n_y, m, act, False)
         _divide(&dW1[0, 0], n_h * n_x, fm)
@@ -698,7 +703,7 @@ def train(const floating[:, ::1] X not None,   # IN  (n_x, m), m >= 1
                     total += _loss_sum(&O[0, 0], n, &Y[0, j0], m, n_y, n, &tmp[0])
                 # backward: O := A2 - Y, then D := dZ1 (a separate buffer: in place,
                 # the compiler's aliasing check would fall back to scalar code)
-                _output_delta(&O[0, 0], n, &Y[0, j0], m, &db2[0], n_y, n, j0 > 0)
+                _output_delta(&O[0, 0], n, &Y[0, j0], m, NULL, &db2[0], n_y, n, j0 > 0)
                 _hidden_backward(&X[0, j0], m, &W2[0, 0], &H[0, 0], &O[0, 0], n, &D[0, 0], n,
                                  &dW1[0, 0], &db1[0], &dW2[0, 0], &tmp[0], n_x, n_h, n_y, n,
                                  act, j0 > 0)
@@ -792,17 +797,6 @@ cdef void _gather_columns(const floating* A, Py_ssize_t lda, Py_ssize_t rows,
             o[c] = a[idx[c]]
 
 
-cdef void _weight_delta(floating* O, Py_ssize_t n_y, Py_ssize_t n,
-                        const floating* w) noexcept nogil:
-    """O := O * w, column by column (each example's output delta times its weight)."""
-    cdef Py_ssize_t j, k
-    cdef floating* o
-    for k in range(n_y):
-        o = O + k * n
-        for j in range(n):
-            o[j] = o[j] * w[j]
-
-
 cdef double _squares(const floating* a, Py_ssize_t n) noexcept nogil:
     return _dot(a, a, n)
 
@@ -856,7 +850,8 @@ def train_epoch(const floating[:, ::1] X not None,     # IN  (n_x, m)
                 floating[:, ::1] Xb not None,          # SCRATCH (n_x, batch_size)
                 floating[:, ::1] Yb not None,          # SCRATCH (n_y, batch_size)
                 floating[::1] swb not None,            # SCRATCH (batch_size,)
-                floating[:, ::1] H not None,           # SCRATCH (n_h, batch_size)
+                floating[:, ::1] H not None,           # SCRATCH (n_h, batch_size): A1
+                floating[:, ::1] D not None,           # SCRATCH (n_h, batch_size): dZ1, apart from A1 so the sweep vectorises
                 floating[:, ::1] O not None,           # SCRATCH (n_y, batch_size)
                 floating[::1] tmp not None,            # SCRATCH (batch_size,)
                 floating[:, ::1] dW1 not None,         # SCRATCH (n_h, n_x)
@@ -901,11 +896,8 @@ def train_epoch(const floating[:, ::1] X not None,     # IN  (n_x, m)
             data = -_dot(&tmp[0], wb, n) / sw_sum
             l2 = 0.5 * alpha * (_squares(&W1[0, 0], n_h * n_x) + _squares(&W2[0, 0], n_y * n_h)) / sw_sum
             total += (data + l2) * n
-            _output_delta(&O[0, 0], n, yb, ld, &db2[0], n_y, n, False)
-            _weight_delta(&O[0, 0], n_y, n, wb)
-            for k in range(n_y):
-                db2[k] = <floating> _sum(&O[0, 0] + k * n, n)  # rows of stride n
-            _hidden_backward(xb, ld, &W2[0, 0], &H[0, 0], &O[0, 0], n, &H[0, 0], n,
+            _output_delta(&O[0, 0], n, yb, ld, wb, &db2[0], n_y, n, False)
+            _hidden_backward(xb, ld, &W2[0, 0], &H[0, 0], &O[0, 0], n, &D[0, 0], n,
                              &dW1[0, 0], &db1[0], &dW2[0, 0], &tmp[0], n_x, n_h, n_y, n,
                              act, False)
             t[0] += 1

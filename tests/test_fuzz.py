@@ -64,16 +64,7 @@ from hypothesis import strategies as st
 
 from shallownet_fast import _validation, fast, reference
 
-FUNCTIONS = (
-    "layer_sizes",
-    "initialize_parameters",
-    "forward_propagation",
-    "compute_cost",
-    "backward_propagation",
-    "update_parameters",
-    "nn_model",
-    "predict",
-)
+FUNCTIONS = tuple(reference.__all__)  # every public function (test_api checks both modules agree)
 # Examples per function (x SHALLOWNET_FUZZ_SCALE).  initialize_parameters and
 # update_parameters are one function shared by both implementations: fewer.
 EXAMPLES = {
