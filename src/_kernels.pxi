@@ -187,7 +187,7 @@ cdef inline floating _dg(floating a, int act) noexcept nogil:
 # ------------------------------------------------------------ reductions
 
 cdef enum:
-    LANES = 8   # partial sums of the reductions below: one AVX-512 vector of doubles
+    LANES = 16  # partial sums of the reductions below: two AVX-512 vectors of doubles
 
 
 cdef double _dot(const floating* a, const floating* b, Py_ssize_t n) noexcept nogil:
@@ -196,7 +196,7 @@ cdef double _dot(const floating* a, const floating* b, Py_ssize_t n) noexcept no
     cdef Py_ssize_t j, l, n_full = n - n % LANES
     for l in range(LANES):
         acc[l] = 0
-    for j in range(0, n_full, 8):  # 8 == LANES (range needs a literal step)
+    for j in range(0, n_full, 16):  # 16 == LANES (range needs a literal step)
         for l in range(LANES):
             acc[l] += <double> a[j + l] * <double> b[j + l]
     for j in range(n_full, n):
@@ -210,7 +210,7 @@ cdef double _sum(const floating* a, Py_ssize_t n) noexcept nogil:
     cdef Py_ssize_t j, l, n_full = n - n % LANES
     for l in range(LANES):
         acc[l] = 0
-    for j in range(0, n_full, 8):
+    for j in range(0, n_full, 16):
         for l in range(LANES):
             acc[l] += a[j + l]
     for j in range(n_full, n):
@@ -219,7 +219,9 @@ cdef double _sum(const floating* a, Py_ssize_t n) noexcept nogil:
 
 
 cdef inline double _combine(const double* acc) noexcept nogil:
-    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
+    """The LANES partial sums, pairwise in a fixed order."""
+    return ((((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])))
+            + (((acc[8] + acc[9]) + (acc[10] + acc[11])) + ((acc[12] + acc[13]) + (acc[14] + acc[15]))))
 
 
 cdef inline void _add_to(floating* target, double value, bint accumulate) noexcept nogil:
@@ -242,11 +244,57 @@ cdef inline void _activate_loop(const floating* z, floating* a, Py_ssize_t n, fl
         a[j] = _g(z[j] + b, act)
 
 
+# tanh runs in two sweeps: the first holds nothing but the calls to the vector
+# expm1 (which clobber every vector register), the second the division, whose
+# latency then overlaps from one vector to the next.  Each value is the one
+# _tanh gives: with t = expm1(-2|x|) <= 0 kept as s = copysign(t, x),
+# -t / (t + 2) is |s| / (2 - |s|), the same two operations.
+
+cdef inline void _tanh_first_sweep(const floating* z, floating* s, Py_ssize_t n,
+                                   floating b) noexcept nogil:
+    """s := copysign(expm1(-2|z + b|), z + b); s may be z."""
+    cdef Py_ssize_t j
+    cdef floating x
+    for j in range(n):
+        x = z[j] + b
+        s[j] = _copysign(_expm1(-2 * _abs(x)), x)
+
+
+cdef inline floating _small_product(const floating* X, Py_ssize_t ldx, const floating* w,
+                                   Py_ssize_t j, int K) noexcept nogil:
+    """(w @ X)[j] for a row w of K <= 3 weights, summed in _product's order."""
+    cdef floating z = w[0] * X[j]
+    if K >= 2:
+        z = z + w[1] * X[ldx + j]
+    if K >= 3:
+        z = z + w[2] * X[2 * ldx + j]
+    return z
+
+
+cdef inline void _tanh_first_sweep_product(const floating* X, Py_ssize_t ldx,
+                                           const floating* w, floating* s, Py_ssize_t n,
+                                           floating b, int K) noexcept nogil:
+    """s := the first sweep of tanh on (w @ X) + b, the product (K <= 3) formed on the way."""
+    cdef Py_ssize_t j
+    cdef floating x
+    for j in range(n):
+        x = _small_product(X, ldx, w, j, K) + b
+        s[j] = _copysign(_expm1(-2 * _abs(x)), x)
+
+
+cdef inline floating _tanh_finish(floating s) noexcept nogil:
+    cdef floating u = _abs(s)
+    return _copysign(u / (2 - u), s)
+
+
 cdef void _activate_row(const floating* z, floating* a, Py_ssize_t n, floating b,
                         int act) noexcept nogil:
     """a := g(z + b) over one row; a may be z."""
+    cdef Py_ssize_t j
     if act == TANH:
-        _activate_loop(z, a, n, b, TANH)
+        _tanh_first_sweep(z, a, n, b)
+        for j in range(n):
+            a[j] = _tanh_finish(a[j])
     elif act == RELU:
         _activate_loop(z, a, n, b, RELU)
     elif act == LEAKY_RELU:
@@ -266,11 +314,25 @@ cdef inline void _activate_output_loop(const floating* z, floating* a, Py_ssize_
         o[j] = o[j] + w * t
 
 
+cdef inline void _tanh_output_sweep(floating* a, Py_ssize_t n, floating w,
+                                   floating* o) noexcept nogil:
+    """a := tanh from the first sweep's a; o += w * a."""
+    cdef Py_ssize_t j
+    cdef floating t
+    for j in range(n):
+        t = _tanh_finish(a[j])
+        a[j] = t
+        o[j] = o[j] + w * t
+
+
 cdef void _activate_output_row(const floating* z, floating* a, Py_ssize_t n, floating b,
                                int act, floating w, floating* o) noexcept nogil:
-    """a := g(z + b); o += w * a, in one sweep (a single output unit); a may be z."""
+    """a := g(z + b); o += w * a (a single output unit); a may be z."""
+    cdef Py_ssize_t j
+    cdef floating t
     if act == TANH:
-        _activate_output_loop(z, a, n, b, TANH, w, o)
+        _tanh_first_sweep(z, a, n, b)
+        _tanh_output_sweep(a, n, w, o)
     elif act == RELU:
         _activate_output_loop(z, a, n, b, RELU, w, o)
     elif act == LEAKY_RELU:
@@ -300,50 +362,29 @@ cdef void _delta_row(const floating* a, const floating* back, floating* d, Py_ss
 
 
 cdef inline void _delta_output_loop(const floating* a, const floating* o, floating* d,
-                                    Py_ssize_t n, floating w, int act, double* sum_w,
-                                    double* sum_b) noexcept nogil:
-    # The partial sums are local arrays (not the caller's memory), so that the
-    # compiler can see they do not alias d and vectorise the loop.
-    cdef double acc_w[LANES]
-    cdef double acc_b[LANES]
-    cdef Py_ssize_t j, l, n_full = n - n % LANES
-    cdef floating h, t
-    for l in range(LANES):
-        acc_w[l] = 0
-        acc_b[l] = 0
-    for j in range(0, n_full, 8):  # 8 == LANES
-        for l in range(LANES):
-            h = a[j + l]
-            acc_w[l] += <double> o[j + l] * <double> h
-            t = (w * o[j + l]) * _dg(h, act)
-            d[j + l] = t
-            acc_b[l] += t
-    for j in range(n_full, n):
-        h = a[j]
-        acc_w[0] += <double> o[j] * <double> h
-        t = (w * o[j]) * _dg(h, act)
-        d[j] = t
-        acc_b[0] += t
-    sum_w[0] = _combine(acc_w)
-    sum_b[0] = _combine(acc_b)
+                                    Py_ssize_t n, floating w, int act) noexcept nogil:
+    cdef Py_ssize_t j
+    for j in range(n):
+        d[j] = (w * o[j]) * _dg(a[j], act)
 
 
 cdef void _delta_output_row(const floating* a, const floating* o, floating* d, Py_ssize_t n,
-                            floating w, int act, floating* dw, floating* db,
-                            bint accumulate) noexcept nogil:
-    """One sweep for a single output unit with delta o and weight w into this hidden unit:
-    dw (+)= sum(o * a); d := (w * o) * g'(a); db (+)= sum(d).  d may be a."""
-    cdef double sum_w, sum_b
+                            floating w, int act, floating* dw, bint accumulate) noexcept nogil:
+    """For a single output unit with delta o and weight w into this hidden unit:
+    dw (+)= sum(o * a); d := (w * o) * g'(a).  d may be a.
+
+    Separate sweeps over a row that stays in L1: the elementwise one on its own
+    vectorises cleanly, where one sweep carrying the reductions as well did not.
+    """
+    _add_to(dw, _dot(o, a, n), accumulate)  # before d overwrites a
     if act == TANH:
-        _delta_output_loop(a, o, d, n, w, TANH, &sum_w, &sum_b)
+        _delta_output_loop(a, o, d, n, w, TANH)
     elif act == RELU:
-        _delta_output_loop(a, o, d, n, w, RELU, &sum_w, &sum_b)
+        _delta_output_loop(a, o, d, n, w, RELU)
     elif act == LEAKY_RELU:
-        _delta_output_loop(a, o, d, n, w, LEAKY_RELU, &sum_w, &sum_b)
+        _delta_output_loop(a, o, d, n, w, LEAKY_RELU)
     else:
-        _delta_output_loop(a, o, d, n, w, SIGMOID, &sum_w, &sum_b)
-    _add_to(dw, sum_w, accumulate)
-    _add_to(db, sum_b, accumulate)
+        _delta_output_loop(a, o, d, n, w, SIGMOID)
 
 
 cdef inline void _scaled_row(floating w, const floating* x, floating* out, Py_ssize_t n,
@@ -470,7 +511,22 @@ cdef void _hidden_forward(const floating* X, Py_ssize_t ldx, const floating* W1,
     cdef Py_ssize_t i, j, k
     cdef floating* a
     cdef floating* z
-    _product(W1, X, ldx, Z1, ldh, n_h, n_x, n, _use_blas(n_h, n_x))
+    cdef bint blas = _use_blas(n_h, n_x)
+    if Z1 == A1 and n_y == 1 and act == TANH and not blas and n_x <= 3:
+        # the small product is formed inside tanh's first sweep
+        for j in range(n):
+            O[j] = 0
+        for i in range(n_h):
+            a = A1 + i * ldh
+            if n_x == 1:
+                _tanh_first_sweep_product(X, ldx, W1 + i * n_x, a, n, b1[i], 1)
+            elif n_x == 2:
+                _tanh_first_sweep_product(X, ldx, W1 + i * n_x, a, n, b1[i], 2)
+            else:
+                _tanh_first_sweep_product(X, ldx, W1 + i * n_x, a, n, b1[i], 3)
+            _tanh_output_sweep(a, n, W2[i], O)
+        return
+    _product(W1, X, ldx, Z1, ldh, n_h, n_x, n, blas)
     if Z1 == A1 and n_y == 1:
         for j in range(n):
             O[j] = 0
@@ -512,14 +568,14 @@ cdef void _hidden_backward(const floating* X, Py_ssize_t ldx, const floating* W2
         a = A1 + i * ldh
         d = D1 + i * ldh
         if n_y == 1:
-            _delta_output_row(a, D2, d, n, W2[i], act, &dW2[i], &db1[i], accumulate)
+            _delta_output_row(a, D2, d, n, W2[i], act, &dW2[i], accumulate)
         else:
             for k in range(n_y):
                 _add_to(&dW2[k * n_h + i], _dot(D2 + k * ldd2, a, n), accumulate)
             for k in range(n_y):
                 _scaled_row(W2[k * n_h + i], D2 + k * ldd2, tmp, n, k > 0)
             _delta_row(a, tmp, d, n, act)
-            _add_to(&db1[i], _sum(d, n), accumulate)
+        _add_to(&db1[i], _sum(d, n), accumulate)
         if not blas:
             for k in range(n_x):
                 _add_to(&dW1[i * n_x + k], _dot(d, X + k * ldx, n), accumulate)
@@ -546,6 +602,16 @@ cdef void _output_delta(floating* O, Py_ssize_t ldo, const floating* Y, Py_ssize
             for j in range(n):
                 o[j] = (o[j] - y[j]) * w[j]
         _add_to(&db2[k], _sum(o, n), accumulate)
+
+
+cdef void _sigmoid_delta(floating* O, floating b, const floating* Y, Py_ssize_t n,
+                         floating* db2, bint accumulate) noexcept nogil:
+    """O := sigmoid(O + b) - Y; db2 (+)= its sum: _output_activation and _output_delta
+    in one sweep, for a single output unit when the cost is not wanted."""
+    cdef Py_ssize_t j
+    for j in range(n):
+        O[j] = _sigmoid(O[j] + b) - Y[j]
+    _add_to(db2, _sum(O, n), accumulate)
 
 
 cdef void _divide(floating* a, Py_ssize_t n, floating m) noexcept nogil:
@@ -698,12 +764,17 @@ def train(const floating[:, ::1] X not None,   # IN  (n_x, m), m >= 1
                 # forward: H := g(W1 @ X + b1) in place; O := A2
                 _hidden_forward(&X[0, j0], m, &W1[0, 0], &b1[0], &W2[0, 0], &H[0, 0], &H[0, 0],
                                 n, &O[0, 0], n, n_x, n_h, n_y, n, act)
-                _output_activation(&O[0, 0], &O[0, 0], n, &b2[0], n_y, n, &tmp[0])
-                if want_cost:
-                    total += _loss_sum(&O[0, 0], n, &Y[0, j0], m, n_y, n, &tmp[0])
-                # backward: O := A2 - Y, then D := dZ1 (a separate buffer: in place,
-                # the compiler's aliasing check would fall back to scalar code)
-                _output_delta(&O[0, 0], n, &Y[0, j0], m, NULL, &db2[0], n_y, n, j0 > 0)
+                if n_y == 1 and not want_cost:
+                    # O := A2 - Y in one sweep
+                    _sigmoid_delta(&O[0, 0], b2[0], &Y[0, j0], n, &db2[0], j0 > 0)
+                else:
+                    _output_activation(&O[0, 0], &O[0, 0], n, &b2[0], n_y, n, &tmp[0])
+                    if want_cost:
+                        total += _loss_sum(&O[0, 0], n, &Y[0, j0], m, n_y, n, &tmp[0])
+                    # backward: O := A2 - Y
+                    _output_delta(&O[0, 0], n, &Y[0, j0], m, NULL, &db2[0], n_y, n, j0 > 0)
+                # D := dZ1 (a separate buffer: in place, the compiler's aliasing
+                # check would fall back to scalar code)
                 _hidden_backward(&X[0, j0], m, &W2[0, 0], &H[0, 0], &O[0, 0], n, &D[0, 0], n,
                                  &dW1[0, 0], &db1[0], &dW2[0, 0], &tmp[0], n_x, n_h, n_y, n,
                                  act, j0 > 0)
@@ -750,7 +821,7 @@ cdef bint _row_finite(const floating* x, Py_ssize_t n) noexcept nogil:
     cdef Py_ssize_t j, l, n_full = n - n % LANES
     for l in range(LANES):
         acc[l] = 0
-    for j in range(0, n_full, 8):  # 8 == LANES
+    for j in range(0, n_full, 16):  # 16 == LANES
         for l in range(LANES):
             acc[l] += x[j + l] * 0
     for j in range(n_full, n):
@@ -759,7 +830,8 @@ cdef bint _row_finite(const floating* x, Py_ssize_t n) noexcept nogil:
 
 
 cdef inline floating _combine_f(const floating* acc) noexcept nogil:
-    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
+    return ((((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])))
+            + (((acc[8] + acc[9]) + (acc[10] + acc[11])) + ((acc[12] + acc[13]) + (acc[14] + acc[15]))))
 
 
 def all_finite(const floating[:, :] a not None):   # IN  any strides
