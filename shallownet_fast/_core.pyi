@@ -72,10 +72,12 @@ def predict_proba(
     b2: np.ndarray,  # const floating[::1]  IN  (n_y,)
     act: int,
     A2: np.ndarray,  # floating[:, ::1]  OUT (n_y, m)
-    H: np.ndarray,  # floating[:, ::1]  SCRATCH (n_h, block)
-    tmp: np.ndarray,  # floating[::1]  SCRATCH (block,)
+    H: np.ndarray,  # floating[:, ::1]  SCRATCH (n_h + 1, block): A1, then a row for softmax
 ) -> None:
-    """A2 := output(W2 @ g(W1 @ X + b1) + b2), block of columns by block of columns."""
+    """A2 := output(W2 @ g(W1 @ X + b1) + b2), block of columns by block of columns.
+
+    One scratch argument (not two) keeps the call short for a few examples.
+    """
 
 def train(
     X: np.ndarray,  # const floating[:, ::1]  IN  (n_x, m), m >= 1
@@ -137,6 +139,15 @@ def all_finite(
     a: np.ndarray,  # const floating[:, :]  IN  any strides
 ) -> bool:
     """True when no element of `a` is NaN or infinite (input validation, no temporary)."""
+
+def network_finite(
+    X: np.ndarray,  # const floating[:, :]  IN  any strides
+    W1: np.ndarray,  # const floating[:, :]  IN
+    b1: np.ndarray,  # const floating[:, :]  IN
+    W2: np.ndarray,  # const floating[:, :]  IN
+    b2: np.ndarray,  # const floating[:, :]  IN
+) -> bool:
+    """all_finite of each of X, W1, b1, W2, b2 of one dtype, in one call (prediction latency)."""
 
 def train_epoch(
     X: np.ndarray,  # const floating[:, ::1]  IN  (n_x, m)

@@ -699,18 +699,20 @@ def predict_proba(const floating[:, ::1] X not None,   # IN  (n_x, m)
                   const floating[::1] b2 not None,     # IN  (n_y,)
                   int act,
                   floating[:, ::1] A2 not None,        # OUT (n_y, m)
-                  floating[:, ::1] H not None,         # SCRATCH (n_h, block)
-                  floating[::1] tmp not None):         # SCRATCH (block,)
-    """A2 := output(W2 @ g(W1 @ X + b1) + b2), block of columns by block of columns."""
+                  floating[:, ::1] H not None):        # SCRATCH (n_h + 1, block): A1, then a row for softmax
+    """A2 := output(W2 @ g(W1 @ X + b1) + b2), block of columns by block of columns.
+
+    One scratch argument (not two) keeps the call short for a few examples.
+    """
     cdef Py_ssize_t n_x = X.shape[0], m = X.shape[1], n_h = W1.shape[0], n_y = W2.shape[0]
     cdef Py_ssize_t block = H.shape[1], j0, n
     with nogil:
         j0 = 0
         while j0 < m:
             n = min(block, m - j0)
-            _hidden_forward(&X[0, j0], m, &W1[0, 0], &b1[0], &W2[0, 0], &H[0, 0], &H[0, 0], n,
+            _hidden_forward(&X[0, j0], m, &W1[0, 0], &b1[0], &W2[0, 0], &H[0, 0], &H[0, 0], block,
                             &A2[0, j0], m, n_x, n_h, n_y, n, act)
-            _output_activation(&A2[0, j0], &A2[0, j0], m, &b2[0], n_y, n, &tmp[0])
+            _output_activation(&A2[0, j0], &A2[0, j0], m, &b2[0], n_y, n, &H[n_h, 0])
             j0 += block
 
 
@@ -836,22 +838,39 @@ cdef inline floating _combine_f(const floating* acc) noexcept nogil:
 
 def all_finite(const floating[:, :] a not None):   # IN  any strides
     """True when no element of `a` is NaN or infinite (input validation, no temporary)."""
-    cdef Py_ssize_t i, j
-    cdef bint ok = True
-    cdef floating x
+    cdef bint ok
     with nogil:
-        if a.shape[1] > 0 and a.strides[1] == sizeof(floating):
-            for i in range(a.shape[0]):
-                if not _row_finite(&a[i, 0], a.shape[1]):
-                    ok = False
-                    break
-        else:
-            for i in range(a.shape[0]):
-                for j in range(a.shape[1]):
-                    x = a[i, j]
-                    if x - x != 0:
-                        ok = False
+        ok = _view_finite(a)
     return ok
+
+
+def network_finite(const floating[:, :] X not None,    # IN  any strides
+                   const floating[:, :] W1 not None,   # IN
+                   const floating[:, :] b1 not None,   # IN
+                   const floating[:, :] W2 not None,   # IN
+                   const floating[:, :] b2 not None):  # IN
+    """all_finite of each of X, W1, b1, W2, b2 of one dtype, in one call (prediction latency)."""
+    cdef bint ok
+    with nogil:
+        ok = (_view_finite(X) and _view_finite(W1) and _view_finite(b1) and _view_finite(W2)
+              and _view_finite(b2))
+    return ok
+
+
+cdef bint _view_finite(const floating[:, :] a) noexcept nogil:
+    cdef Py_ssize_t i, j
+    cdef floating x
+    if a.shape[1] > 0 and a.strides[1] == sizeof(floating):
+        for i in range(a.shape[0]):
+            if not _row_finite(&a[i, 0], a.shape[1]):
+                return False
+        return True
+    for i in range(a.shape[0]):
+        for j in range(a.shape[1]):
+            x = a[i, j]
+            if x - x != 0:
+                return False
+    return True
 
 
 # ------------------------------------------------------------ mini-batches

@@ -236,3 +236,20 @@ def test_overlapping_blas_limits_restore_the_original_thread_count():
     for t in threads:
         t.join()
     assert blas_threads() == before
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_network_finiteness_check_finds_every_array(variant, dtype):
+    """network_finite(X, W1, b1, W2, b2) is False as soon as any one of the five holds NaN or inf."""
+    network_finite = _dispatch.load(variant).network_finite
+    rng = np.random.default_rng(6)
+    arrays = [rng.standard_normal(s).astype(dtype) for s in [(3, 41), (5, 3), (5, 1), (2, 5), (2, 1)]]
+    arrays[0] = np.asfortranarray(arrays[0])  # any layout
+    arrays[3] = np.repeat(arrays[3], 2, axis=1)[:, ::2]
+    assert network_finite(*arrays)
+    for k in range(5):
+        for bad in (np.nan, np.inf, -np.inf):
+            broken = [a.copy(order="K") for a in arrays]
+            broken[k][-1, -1] = bad
+            assert not network_finite(*broken), (k, bad)

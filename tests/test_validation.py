@@ -409,3 +409,55 @@ def test_softmax_with_huge_logits(backend, dtype, activation):
     assert np.isfinite(A2).all()
     np.testing.assert_allclose(A2.sum(axis=0), 1, rtol=1e-6)
     assert np.all(A2[0] >= A2[1]) and np.all(A2[2] < 1e-30)
+
+
+def _unusual_forward_inputs():
+    """(id, X, parameters): valid, but not the common case (plain dict of plain native float arrays)."""
+    X, _, _ = _data()
+    p = _params()
+
+    class Params(dict):
+        pass
+
+    class Sub(np.ndarray):
+        pass
+
+    big_endian = X.astype(X.dtype.newbyteorder(">"))
+    return [
+        ("dict subclass", X, Params(p)),
+        ("ndarray subclass X", X.view(Sub), p),
+        ("list X", X.tolist(), p),
+        ("int X", np.round(X * 10).astype(np.int64), p),
+        ("float32 X, float64 parameters", X.astype(np.float32), p),
+        ("big-endian X", big_endian, p),
+        ("float32 W2 only", X, _with(p, W2=p["W2"].astype(np.float32))),
+        ("1-d b1", X, _with(p, b1=p["b1"].ravel())),
+    ]
+
+
+@pytest.mark.parametrize("case", _unusual_forward_inputs(), ids=lambda c: c[0])
+def test_quick_forward_checks_stand_aside_for_anything_unusual(backend, case):
+    """The common-case shortcut of check_forward_inputs declines (None): the full checks then
+    convert or raise, exactly as before."""
+    _, X, p = case
+    assert backend.v._common_forward_inputs(X, p, "tanh", True) is None
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_quick_forward_checks_take_the_common_case(backend, dtype):
+    """Plain arrays of one float dtype come back as they are; a NaN or inf anywhere sends the
+    call to the full checks, which name the array."""
+    checks = backend.v
+    X, _, _ = _data()
+    X = X.astype(dtype)
+    p = {k: a.astype(dtype) for k, a in _params().items()}
+    quick = checks._common_forward_inputs(X, p, "tanh", True)
+    assert quick is not None and quick[0] is X and all(q is p[k] for q, k in zip(quick[1:], PARAM_KEYS))
+    for k in PARAM_KEYS + ("X",):
+        for bad in (np.nan, np.inf):
+            q = _with(p)
+            Xb = X.copy() if k == "X" else X
+            (Xb if k == "X" else q[k])[0, 0] = bad
+            assert checks._common_forward_inputs(Xb, q, "tanh", True) is None, (k, bad)
+            with pytest.raises(ValueError, match=f"{k} must contain only finite values"):
+                backend.predict(q, Xb)

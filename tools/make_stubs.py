@@ -35,6 +35,7 @@ RETURNS = {
     "uses_blas": "bool",
     "cost": "float",
     "all_finite": "bool",
+    "network_finite": "bool",
     "train_epoch": "float",
     "cpu_level": "int",
 }
