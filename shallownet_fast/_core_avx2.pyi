@@ -92,28 +92,34 @@ def train(
     count: int,
     cost_every: int,
     costs: np.ndarray,  # double[::1]  OUT (count,) when cost_every > 0
-    H: np.ndarray,  # floating[:, ::1]  SCRATCH (n_h, block): A1
-    D: np.ndarray,  # floating[:, ::1]  SCRATCH (n_h, block): dZ1
-    O: np.ndarray,  # floating[:, ::1]  SCRATCH (n_y, block)
-    tmp: np.ndarray,  # floating[::1]  SCRATCH (block,)
-    dW1: np.ndarray,  # floating[:, ::1]  SCRATCH (n_h, n_x)
-    db1: np.ndarray,  # floating[::1]  SCRATCH (n_h,)
-    dW2: np.ndarray,  # floating[:, ::1]  SCRATCH (n_y, n_h)
-    db2: np.ndarray,  # floating[::1]  SCRATCH (n_y,)
+    H: np.ndarray,  # floating[:, :, ::1]  SCRATCH (threads, n_h, block): A1
+    D: np.ndarray,  # floating[:, :, ::1]  SCRATCH (threads, n_h, block): dZ1
+    O: np.ndarray,  # floating[:, :, ::1]  SCRATCH (threads, n_y, block)
+    tmp: np.ndarray,  # floating[:, ::1]  SCRATCH (threads, block)
+    G: np.ndarray,  # floating[:, ::1]  SCRATCH (threads, n_h n_x + n_h + n_y n_h + n_y): gradient sums
+    loss: np.ndarray,  # double[::1]  SCRATCH (threads,)
     signal_every: int = 0,
 ) -> None:
     """Iterations first .. first + count - 1 of full-batch gradient descent, in place.
 
     Each: forward, the cost into costs[i - first] when i % cost_every == 0
     (taken before the update), backward, W := W - learning_rate * dW.  The
-    examples are processed in column blocks of H.shape[1], so that a block's
-    hidden layer stays in cache from the forward pass to the backward pass;
-    the gradients are summed over the blocks in order.
+    examples are processed in column blocks of H.shape[2], so that a block's
+    hidden layer stays in cache from the forward pass to the backward pass.
 
-    With signal_every > 0, Python's signal handlers run after every
-    signal_every blocks (the GIL taken for that moment only), so that Ctrl-C
-    interrupts a long call: KeyboardInterrupt propagates, leaving the
-    parameters somewhere between two iterations.
+    With one thread (H.shape[0] == 1) the gradients are summed over the blocks
+    in order.  With several, an OpenMP team shares the blocks (a static
+    schedule: each thread a fixed run of consecutive blocks, and its own
+    scratch and gradient sums) and then the parameters, each the sum of the
+    threads' sums in thread order: results are reproducible for a given thread
+    count, and differ between thread counts by summation order only.  The
+    caller limits BLAS to one thread, so that no BLAS thread competes with the
+    team.
+
+    With signal_every > 0 (one thread only), Python's signal handlers run
+    after every signal_every blocks (the GIL taken for that moment only), so
+    that Ctrl-C interrupts a long call: KeyboardInterrupt propagates, leaving
+    the parameters somewhere between two iterations.
     """
 
 def gemm_check(

@@ -135,6 +135,59 @@ def test_thread_counts_agree(dtype):
         assert_dicts_close(other, runs[0], dtype, ("W1", "b1", "W2", "b2"), "threads")
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("sizes", [(2, 4, 1, 700), (30, 20, 3, 700), (12, 16, 1, 130)], ids=["loops", "softmax", "small"])
+@pytest.mark.parametrize("n_threads", [2, 3, 5])
+def test_thread_team_matches_the_reference_and_repeats_itself(dtype, sizes, n_threads):
+    """A team of kernel threads (OpenMP over column blocks): the reference's parameters and costs to the
+    table's tolerance, and bitwise the same result on a second run with the same thread count."""
+    n_x, n_h, n_y, m = sizes
+    X, Y, params = _data(np.random.default_rng(9), n_x, n_h, n_y, m, dtype)
+    team, block, _ = fast._training_threads(n_threads, n_x, n_h, m, np.dtype(dtype), 1.0)
+    assert team == min(n_threads, -(-m // block)) and team >= 2, (team, block)
+    kw = dict(learning_rate=0.3, parameters=params, return_costs=True)
+    pr, cr = reference.nn_model(X, Y, n_h, 25, **kw)
+    pf, cf = fast.nn_model(X, Y, n_h, 25, n_threads=n_threads, **kw)
+    assert_dicts_close(pf, pr, dtype, ("W1", "b1", "W2", "b2"), f"team of {team}")
+    np.testing.assert_allclose(cf, cr, rtol=tolerance(dtype)["rtol"])
+    again, costs_again = fast.nn_model(X, Y, n_h, 25, n_threads=n_threads, **kw)
+    for k in pf:
+        np.testing.assert_array_equal(again[k], pf[k])
+    np.testing.assert_array_equal(costs_again, cf)
+
+
+def test_team_blocks_are_balanced():
+    """A team gets a multiple of its size in blocks of about equal width; a block is at least 2 n_x wide."""
+    for n_x, n_h, m, team in [(20, 64, 10000, 2), (784, 256, 20000, 2), (20, 64, 1000, 3), (2, 4, 400, 4)]:
+        block = fast._training_block(n_x, n_h, m, np.float64, fast._BLOCK_BYTES, team)
+        n_blocks = -(-m // block)
+        assert n_blocks % team == 0 and m - (n_blocks - 1) * block > block // 2, (n_x, n_h, m, team, block)
+    assert fast._training_block(784, 256, 20000, np.float64, fast._BLOCK_BYTES, 1) >= 2 * 784
+
+
+def test_a_team_runs_blas_on_one_thread():
+    """With OpenMP, nn_model's team and BLAS never share the cores: BLAS is held at one thread."""
+    from threadpoolctl import threadpool_info
+
+    if not fast._core.openmp_enabled():
+        pytest.skip("built without OpenMP: BLAS gets the threads instead")
+    X, Y, params = _data(np.random.default_rng(3), 24, 64, 1, 20000, np.float64)
+    seen, done = [], threading.Event()
+
+    def train():
+        fast.nn_model(X, Y, 64, 200, learning_rate=0.1, parameters=params, n_threads=2)
+        done.set()
+
+    worker = threading.Thread(target=train)
+    worker.start()
+    time.sleep(0.1)
+    while not done.is_set():
+        seen.append(max(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"))
+        time.sleep(0.02)
+    worker.join()
+    assert seen and set(seen) == {1}, f"BLAS ran with {sorted(set(seen))} threads beside the team"
+
+
 def test_training_in_threads_matches_serial_results():
     """Four Python threads training different models get what serial calls get."""
     X, Y = datasets.load_planar_dataset()
