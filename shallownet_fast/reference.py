@@ -305,9 +305,13 @@ def nn_model(
     return_costs : bool
         Also return the cost of every iteration, taken before its update.
     n_threads : int or None
-        Threads for the compiled implementation; accepted and checked here
-        so that both implementations share one signature.  The NumPy
-        reference uses whatever threads its BLAS is configured with.
+        Threads for the compiled implementation (None: one for small
+        problems, every usable core for large ones; with OpenMP a team of
+        kernel threads over column blocks, BLAS on one thread in each).  A
+        given count always gives the same bits; different counts agree to
+        rounding.  Accepted and checked here so that both implementations
+        share one signature: the NumPy reference uses whatever threads its
+        BLAS is configured with.
 
     Returns
     -------
