@@ -89,7 +89,7 @@ def backward_propagation(parameters, cache, X, Y, *, activation="tanh"):
     return {"dW1": dW1, "db1": db1, "dW2": dW2, "db2": db2}
 
 
-# Below this many floating-point operations per iteration, BLAS runs on one
+# Below this many floating-point operations per iteration, training runs on one
 # thread when n_threads is None: waking a second thread costs more than it saves.
 _THREADED_MIN_FLOPS = 2e7
 
@@ -97,9 +97,11 @@ _THREADED_MIN_FLOPS = 2e7
 # The training kernel processes the examples in blocks of columns sized so
 # that a block of the hidden layer, (n_h, block), stays in the core's cache
 # (1 MiB L2 on the machines measured) from the forward pass to the backward
-# pass.  When BLAS runs on several threads, every product wakes them, and small
-# products pay that more than they gain from the cache: blocks are larger then,
-# and larger still for prediction, which has no backward pass to keep in cache.
+# pass; each thread of a team has its own blocks and runs BLAS on one thread.
+# Without OpenMP, BLAS runs on several threads, every product wakes them, and
+# small products pay that more than they gain from the cache: blocks are larger
+# then, and larger still for prediction, which has no backward pass to keep in
+# cache.
 _BLOCK_BYTES = 512 * 1024
 _THREADED_BLOCK_BYTES = 8 * 1024 * 1024
 _PREDICT_BLOCK_BYTES = 16 * 1024 * 1024
