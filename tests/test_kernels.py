@@ -165,27 +165,29 @@ def test_team_blocks_are_balanced():
     assert fast._training_block(784, 256, 20000, np.float64, fast._BLOCK_BYTES, 1) >= 2 * 784
 
 
-def test_a_team_runs_blas_on_one_thread():
-    """With OpenMP, nn_model's team and BLAS never share the cores: BLAS is held at one thread."""
+def test_a_team_runs_blas_on_one_thread(monkeypatch):
+    """With OpenMP, nn_model's team and BLAS never share the cores: at each call into the training
+    kernel the team has n_threads threads and BLAS is held at one."""
     from threadpoolctl import threadpool_info
 
-    if not fast._core.openmp_enabled():
+    real = fast._core
+    if not real.openmp_enabled():
         pytest.skip("built without OpenMP: BLAS gets the threads instead")
-    X, Y, params = _data(np.random.default_rng(3), 24, 64, 1, 20000, np.float64)
-    seen, done = [], threading.Event()
+    seen = []
 
-    def train():
-        fast.nn_model(X, Y, 64, 200, learning_rate=0.1, parameters=params, n_threads=2)
-        done.set()
+    class Recording:
+        def __getattr__(self, name):
+            return getattr(real, name)
 
-    worker = threading.Thread(target=train)
-    worker.start()
-    time.sleep(0.1)
-    while not done.is_set():
-        seen.append(max(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"))
-        time.sleep(0.02)
-    worker.join()
-    assert seen and set(seen) == {1}, f"BLAS ran with {sorted(set(seen))} threads beside the team"
+        def train(self, *args):
+            team = args[12].shape[0]  # H: (team, n_h, block)
+            seen.append((team, max(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas")))
+            return real.train(*args)
+
+    monkeypatch.setattr(fast, "_core", Recording())
+    X, Y, params = _data(np.random.default_rng(3), 24, 64, 1, 4000, np.float64)
+    fast.nn_model(X, Y, 64, 3, learning_rate=0.1, parameters=params, n_threads=2)
+    assert seen and all(call == (2, 1) for call in seen), f"(team, BLAS threads) at each kernel call: {seen}"
 
 
 def test_training_in_threads_matches_serial_results():
