@@ -273,7 +273,7 @@ def predict(parameters, X, *, activation="tanh"):
     X, W1, b1, W2, b2 = v.check_forward_inputs(X, parameters, activation)
     (n_h, m), n_y, dt = (W1.shape[0], X.shape[1]), W2.shape[0], X.dtype
     A2 = np.empty((n_y, m), dt)
-    if m * n_h * dt.itemsize <= _PREDICT_BLOCK_BYTES:
+    if m * n_h * dt.itemsize <= _PREDICT_BLOCK_BYTES:  # one block: skips _block_columns's cost for a few examples
         block = max(m, 1)
     else:
         block = _block_columns(n_h, m, dt, _PREDICT_BLOCK_BYTES)

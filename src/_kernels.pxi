@@ -629,6 +629,16 @@ cdef void _descend(floating* p, const floating* g, Py_ssize_t n, floating lr,
         p[j] = p[j] - lr * (g[j] / m)
 
 
+cdef void _descend_all(floating* W1, floating* b1, floating* W2, floating* b2,
+                       const floating* G, Py_ssize_t n_x, Py_ssize_t n_h, Py_ssize_t n_y,
+                       floating lr, floating m) noexcept nogil:
+    """Each parameter := itself - lr * (its gradient sums / m), G = [dW1 | db1 | dW2 | db2]."""
+    _descend(W1, G, n_h * n_x, lr, m)
+    _descend(b1, G + n_h * n_x, n_h, lr, m)
+    _descend(W2, G + n_h * n_x + n_h, n_y * n_h, lr, m)
+    _descend(b2, G + n_h * n_x + n_h + n_y * n_h, n_y, lr, m)
+
+
 # ------------------------------------------------------------ entries
 
 def forward(const floating[:, ::1] X not None,     # IN  (n_x, m)
@@ -792,8 +802,8 @@ def train(const floating[:, ::1] X not None,   # IN  (n_x, m), m >= 1
     """
     cdef Py_ssize_t n_x = X.shape[0], m = X.shape[1], n_h = W1.shape[0], n_y = W2.shape[0]
     cdef Py_ssize_t threads = H.shape[0], block = H.shape[2], it, j0, n, blocks = 0
-    cdef Py_ssize_t n_blocks = (m + block - 1) // block, b, t, p
-    cdef Py_ssize_t p_b1 = n_h * n_x, p_W2 = p_b1 + n_h, p_b2 = p_W2 + n_y * n_h, p_end = p_b2 + n_y
+    cdef Py_ssize_t n_blocks = (m + block - 1) // block, b, t
+    cdef Py_ssize_t p, q, p_end = n_h * n_x + n_h + n_y * n_h + n_y
     cdef floating lr = <floating> learning_rate
     cdef floating fm = <floating> m
     cdef floating g
@@ -822,10 +832,7 @@ def train(const floating[:, ::1] X not None,   # IN  (n_x, m), m >= 1
                             PyErr_CheckSignals()
                 if want_cost:
                     costs[it - first] = -total / m
-                _descend(pW1, &G[0, 0], p_b1, lr, fm)
-                _descend(pb1, &G[0, p_b1], n_h, lr, fm)
-                _descend(pW2, &G[0, p_W2], n_y * n_h, lr, fm)
-                _descend(pb2, &G[0, p_b2], n_y, lr, fm)
+                _descend_all(pW1, pb1, pW2, pb2, &G[0, 0], n_x, n_h, n_y, lr, fm)
         return
     it, want_cost = first, False  # (private in the team; set here for the compiler's sake)
     with nogil:
@@ -842,22 +849,19 @@ def train(const floating[:, ::1] X not None,   # IN  (n_x, m), m >= 1
                     loss[t] += _block_pass(&X[0, 0], &Y[0, 0], m, j0, min(block, m - j0), pW1, pb1,
                                            pW2, pb2, act, want_cost, &H[t, 0, 0], &D[t, 0, 0],
                                            &O[t, 0, 0], &tmp[t, 0], &G[t, 0], n_x, n_h, n_y, True)
-                # (every block done: prange ends with a barrier)
+                # (every block done: prange ends with a barrier) the threads' sums,
+                # in thread order, into G[0]
                 for p in prange(p_end, schedule="static"):
                     g = G[0, p]
-                    G[0, p] = 0
                     for t in range(1, threads):
                         g = g + G[t, p]
                         G[t, p] = 0
-                    if p < p_b1:
-                        pW1[p] = pW1[p] - lr * (g / fm)
-                    elif p < p_W2:
-                        pb1[p - p_b1] = pb1[p - p_b1] - lr * (g / fm)
-                    elif p < p_b2:
-                        pW2[p - p_W2] = pW2[p - p_W2] - lr * (g / fm)
-                    else:
-                        pb2[p - p_b2] = pb2[p - p_b2] - lr * (g / fm)
-                    if p == 0 and want_cost:
+                    G[0, p] = g
+                for b in prange(1, schedule="static"):  # one thread: the update, and the cost
+                    _descend_all(pW1, pb1, pW2, pb2, &G[0, 0], n_x, n_h, n_y, lr, fm)
+                    for q in range(p_end):
+                        G[0, q] = 0
+                    if want_cost:
                         total = loss[0]
                         loss[0] = 0
                         for t in range(1, threads):
