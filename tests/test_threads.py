@@ -261,26 +261,26 @@ def test_concurrent_training_restores_the_count_while_the_first_thread_lives():
     assert _blas_thread_counts() == before, f"BLAS threads before {before}, after {_blas_thread_counts()}"
 
 
-def test_n_threads_is_honoured_in_a_worker_after_a_call_in_the_main_thread():
+def test_n_threads_is_honoured_in_a_worker_after_a_call_in_the_main_thread(monkeypatch):
     _two_blas_threads()
     X, Y, params = _blas_problem()
     fast.nn_model(X, Y, 32, 10, parameters=params, n_threads=1)  # in the main thread
+    # BLAS's thread count as each call into the training kernel starts (read there, not by polling
+    # from another thread, which could catch the moment after the run has restored the count)
     seen = []
-    running = threading.Event()
-    done = threading.Event()
+    real = fast._core
 
-    def train():
-        running.set()
-        fast.nn_model(X, Y, 32, B_RUN, parameters=params, n_threads=1)
-        done.set()
+    class Recording:
+        def __getattr__(self, name):
+            return getattr(real, name)
 
-    worker = threading.Thread(target=train)
+        def train(self, *args):
+            seen.append(max(count for _, count in _blas_thread_counts()))
+            return real.train(*args)
+
+    monkeypatch.setattr(fast, "_core", Recording())
+    worker = threading.Thread(target=fast.nn_model, args=(X, Y, 32, 3000), kwargs={"parameters": params, "n_threads": 1})
     worker.start()
-    running.wait()
-    time.sleep(0.2)  # the worker is training by now (its run takes seconds)
-    while not done.is_set():
-        seen.append(max(count for _, count in _blas_thread_counts()))
-        time.sleep(0.05)
     worker.join()
     assert seen and set(seen) == {1}, f"n_threads=1 asked, BLAS ran with {sorted(set(seen))} threads"
 
