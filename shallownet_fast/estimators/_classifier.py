@@ -50,9 +50,9 @@ except ImportError:  # pragma: no cover - scikit-learn < 1.6
         return estimator._validate_data(*args, **kwargs)
 
 
-from . import _minibatch
-from . import fast as _fast
-from . import reference as _ref
+from .. import _minibatch
+from .. import fast as _fast
+from .. import reference as _ref
 
 __all__ = ["ShallowNetClassifier"]
 
