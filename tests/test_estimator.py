@@ -29,7 +29,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 
 from conftest import tolerance  # noqa: E402
 from shallownet_fast import ShallowNetClassifier, _minibatch  # noqa: E402
-from shallownet_fast.estimators import _classifier as est_module  # noqa: E402
+from shallownet_fast.estimators import _base as est_module  # noqa: E402
 from shallownet_fast.datasets import load_planar_dataset  # noqa: E402
 
 BACKENDS = ["fast", "reference"]
