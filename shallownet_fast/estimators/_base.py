@@ -530,12 +530,13 @@ class BaseShallowNet(BaseEstimator):
                         self.validation_scores_.append(val_score)
                         self.validation_loss_curve_.append(val_loss)
                     self._update_no_improvement_count(loss, val_score, params)
-                    postfix = {"loss": f"{loss:.6f}"}
-                    line = f"Epoch {epoch}/{epochs}: loss = {loss:.8f}"
-                    if val_score is not None:
-                        postfix["val_score"] = f"{val_score:.4f}"
-                        line += f", validation score = {val_score:.6f}"
-                    progress.update(1, postfix=postfix, line=line)
+                    if progress.enabled:
+                        postfix = {"loss": f"{loss:.6f}"}
+                        line = f"Epoch {epoch}/{epochs}: loss = {loss:.8f}"
+                        if val_score is not None:
+                            postfix["val_score"] = f"{val_score:.4f}"
+                            line += f", validation score = {val_score:.6f}"
+                        progress.update(1, postfix=postfix, line=line)
                     if incremental:
                         if self.verbose:
                             print(f"partial_fit: loss = {loss:.8f} ({self.t_} samples seen)", flush=True)
