@@ -197,6 +197,15 @@ class ShallowNetClassifier(ClassifierMixin, BaseShallowNet):
     **dtype.**  float32 X trains a float32 network; every other dtype float64.
     The network keeps the dtype of the data it was initialised on: later
     warm-start or partial_fit data is converted to it.
+
+    **Parameter checks.**  The parameters are declared in
+    ``_parameter_constraints`` and checked at every call to fit and
+    partial_fit; predict, predict_proba, predict_log_proba, decision_function
+    and score check the ones they use (`activation`, `backend`, `n_threads`),
+    so that a bad value given by ``set_params`` after fit raises
+    :class:`~sklearn.utils._param_validation.InvalidParameterError` (a
+    ValueError and a TypeError).  NumPy integers and floats are accepted
+    wherever Python ones are; booleans are not numbers.
     """
 
     _parameter_constraints: ClassVar[dict] = {**BaseShallowNet._parameter_constraints}
