@@ -532,6 +532,15 @@ def test_predictions_check_the_hyperparameters_they_use(backend, params, match):
     np.testing.assert_array_equal(clf.predict_proba(X), expected)
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_parameter_constraints_cover_every_parameter(backend):
+    """scikit-learn's own check: each parameter is declared, and a value of no declared kind is refused."""
+    from sklearn.utils.estimator_checks import check_param_validation
+
+    check_param_validation("ShallowNetClassifier", ShallowNetClassifier(backend=backend, max_iter=2))
+
+
 def test_hyperparameters_are_checked_even_when_scikit_learn_skips_validation():
     X, y = three_blobs(60)
     with sklearn.config_context(skip_parameter_validation=True):
