@@ -19,7 +19,7 @@ def __getattr__(name):
     # ShallowNetClassifier needs scikit-learn (an optional dependency): imported on first use,
     # so that `import shallownet_fast` works without it.
     if name == "ShallowNetClassifier":
-        from .estimator import ShallowNetClassifier
+        from .estimators import ShallowNetClassifier
 
         return ShallowNetClassifier
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -29,7 +29,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 
 from conftest import tolerance  # noqa: E402
 from shallownet_fast import ShallowNetClassifier, _minibatch  # noqa: E402
-from shallownet_fast import estimator as est_module  # noqa: E402
+from shallownet_fast.estimators import _base as est_module  # noqa: E402
 from shallownet_fast.datasets import load_planar_dataset  # noqa: E402
 
 BACKENDS = ["fast", "reference"]
@@ -503,6 +503,97 @@ def test_bad_input():
         quiet_fit(clf.set_params(warm_start=True), X, np.where(y == 2, 1, y))
     with pytest.raises(ValueError, match="hidden_units"):
         quiet_fit(clf.set_params(hidden_units=5), X, y)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"activation": "bogus"}, "activation"),
+        ({"backend": "nope"}, "backend"),
+        ({"n_threads": 0}, "n_threads"),
+        ({"n_threads": 1.5}, "n_threads"),
+    ],
+)
+def test_predictions_check_the_hyperparameters_they_use(backend, params, match):
+    """set_params after fit: every prediction entry refuses a bad value instead of predicting with another."""
+    X, y = three_blobs(60)
+    clf = quiet_fit(ShallowNetClassifier(hidden_units=4, max_iter=3, backend=backend, random_state=0), X, y)
+    expected = clf.predict_proba(X)
+    clf.set_params(**params)
+    for method in (clf.predict, clf.predict_proba, clf.predict_log_proba, clf.decision_function):
+        with pytest.raises(ValueError, match=match):
+            method(X)
+    with pytest.raises(ValueError, match=match):
+        clf.score(X, y)
+    with pytest.raises(ValueError, match=match):
+        clf.partial_fit(X, y)
+    clf.set_params(activation="relu", backend=backend, n_threads=None)
+    np.testing.assert_array_equal(clf.predict_proba(X), expected)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_parameter_constraints_cover_every_parameter(backend):
+    """scikit-learn's own check: each parameter is declared, and a value of no declared kind is refused."""
+    from sklearn.utils.estimator_checks import check_param_validation
+
+    check_param_validation("ShallowNetClassifier", ShallowNetClassifier(backend=backend, max_iter=2))
+
+
+def test_hyperparameters_are_checked_even_when_scikit_learn_skips_validation():
+    X, y = three_blobs(60)
+    with sklearn.config_context(skip_parameter_validation=True):
+        with pytest.raises(ValueError, match="activation"):
+            ShallowNetClassifier(activation="bogus").fit(X, y)
+        clf = ShallowNetClassifier(hidden_units=4).partial_fit(X, y, classes=[0, 1, 2])
+        with pytest.raises(ValueError, match="backend"):
+            clf.set_params(backend="nope").partial_fit(X, y)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_numpy_numbers_are_accepted(backend):
+    """NumPy integers wherever Python integers are accepted (and NumPy floats for the reals)."""
+    X, y = three_blobs(90)
+    ints = dict(hidden_units=np.int64(4), max_iter=np.int32(3), batch_size=np.int64(32), n_iter_no_change=np.uint8(2),
+                n_threads=np.int64(1), verbose=np.int64(0), random_state=np.int64(0))  # fmt: skip
+    reals = dict(learning_rate=np.float32(0.01), momentum=np.float64(0.8), beta_1=np.float32(0.5),
+                 beta_2=np.float64(0.9), epsilon=np.float32(1e-7), alpha=np.int64(0), tol=np.int64(0),
+                 validation_fraction=np.float32(0.2), max_time=np.int64(100))  # fmt: skip
+    python = {k: v.item() for k, v in {**ints, **reals}.items()}
+    for solver in SOLVERS:
+        a = quiet_fit(ShallowNetClassifier(solver=solver, backend=backend, **ints, **reals), X, y)
+        b = quiet_fit(ShallowNetClassifier(solver=solver, backend=backend, **python), X, y)
+        assert_same_weights(a, b)
+        np.testing.assert_array_equal(a.predict(X), b.predict(X))
+        a.partial_fit(X, y)
+        assert a.n_iter_ == b.n_iter_ + 1
+    es = quiet_fit(ShallowNetClassifier(early_stopping=True, backend=backend, **ints, **reals), X, y)
+    assert len(es.validation_scores_) == es.n_iter_
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"hidden_units": True},
+        {"max_iter": np.True_},
+        {"batch_size": False},
+        {"n_threads": True},
+        {"learning_rate": True},
+        {"alpha": False},
+        {"tol": True},
+        {"verbose": -1},
+        {"random_state": "seed"},
+        {"early_stopping": 1},
+        {"callback": "print"},
+    ],
+)
+def test_booleans_are_not_numbers_and_other_stricter_checks(params):
+    X, y = three_blobs(30)
+    clf = ShallowNetClassifier(**params)
+    with pytest.raises((TypeError, ValueError), match=next(iter(params))):
+        clf.fit(X, y)
+    assert not hasattr(clf, "coefs_")
 
 
 def test_partial_fit_errors():

@@ -1,0 +1,702 @@
+"""What every shallownet_fast estimator shares: parameters, the fit loop, prediction blocks.
+
+The fit loop is split the way scikit-learn's ``BaseMultilayerPerceptron`` splits
+its own (``sklearn/neural_network/_multilayer_perceptron.py``)::
+
+    _fit                          snapshot; a failed call leaves the estimator as it was
+      _fit_unsafe
+        _validate_hyperparameters every call (also partial_fit after the first)
+        _validate_input           X and y (the subclass: labels, targets)
+        _validate_sample_weight
+        _initialize | _resume     new parameters and fitted attributes, or a warm start
+        _prepare_data             validation split, zero weights dropped, targets, batches
+        _fit_epochs               the epoch loop, the stopping rule
+          _update_no_improvement_count
+        _finish                   publishing the fitted attributes
+
+and the predictions run over row blocks (``_logits``).  A subclass supplies
+``_validate_input``, ``_output_units``, ``_output_activation``, ``_targets``,
+``_check_training_targets``, ``_stratify`` and ``_evaluate``.
+
+scikit-learn is an optional dependency: ``pip install "shallownet_fast[sklearn]"``.
+"""
+
+import contextlib
+import time
+import warnings
+from numbers import Integral, Real
+from typing import ClassVar
+
+import numpy as np
+
+_INSTALL_HINT = (
+    'ShallowNetClassifier needs scikit-learn, which is not installed: pip install "shallownet_fast[sklearn]"'
+)
+
+try:
+    from sklearn.base import BaseEstimator
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.model_selection import train_test_split
+    from sklearn.utils import check_random_state
+    from sklearn.utils._param_validation import (
+        Interval,
+        StrOptions,
+        validate_parameter_constraints,
+    )
+    from sklearn.utils.validation import _check_sample_weight, check_is_fitted
+except ImportError as exc:  # pragma: no cover - exercised in a subprocess by the tests
+    raise ImportError(_INSTALL_HINT) from exc
+
+try:
+    from sklearn.utils.validation import validate_data
+except ImportError:  # pragma: no cover - scikit-learn < 1.6
+
+    def validate_data(estimator, *args, **kwargs):
+        return estimator._validate_data(*args, **kwargs)
+
+
+from .. import _minibatch
+from .. import fast as _fast
+from .. import reference as _ref
+from .._progress import Progress
+
+BACKENDS = ("fast", "reference")
+
+# Predictions run over row blocks of about this many array elements, so that
+# predicting on a memory map never holds more than a block of it in memory.
+_PREDICT_BLOCK_ELEMENTS = 1 << 20
+_MIN_PREDICT_ROWS = 256
+# Shuffled epochs over at least this many elements of X are permuted before the engine
+# runs (see _EpochData), row blocks of about _PREPERMUTE_BLOCK_ELEMENTS at a time.
+_PREPERMUTE_MIN_ELEMENTS = 1 << 16
+_PREPERMUTE_BLOCK_ELEMENTS = 1 << 18
+
+
+# ================================================================ NumPy helpers
+# The estimator's own copies of formulas and thread rules that the shared modules
+# (the NumPy formulas, the thread policy) also hold: kept together here so that
+# they can be replaced by those in one place.
+
+ACTIVATIONS = ("relu", "tanh", "leaky_relu", "sigmoid")
+SOLVERS = ("gd", "sgd", "adam")
+
+# n_threads=None: BLAS runs on one thread when a batch needs fewer floating-point
+# operations than this (the threshold of shallownet_fast.fast.nn_model).
+_THREADED_MIN_FLOPS = 2e7
+
+
+def _loss_and_grads(params, X, Y, sample_weight, *, activation, alpha):
+    """Loss and gradients of one batch, in NumPy (the formulas of the training engine).
+
+    Parameters
+    ----------
+    params : dict with W1 (n_h, n_x), b1 (n_h, 1), W2 (n_y, n_h), b2 (n_y, 1)
+    X : ndarray of shape (n_x, m)
+    Y : ndarray of shape (n_y, m), 0/1 (one-hot columns when n_y > 1)
+    sample_weight : ndarray of shape (m,)
+    activation : str
+    alpha : float
+        L2 penalty.
+
+    Returns
+    -------
+    loss : float
+        ``-sum(w * log-likelihood) / sw + alpha / 2 * (|W1|^2 + |W2|^2) / sw`` with
+        ``sw = sum(w)``.
+    grads : dict with W1, b1, W2, b2
+        Its gradient: the output delta ``(A2 - Y) * w``, weight gradients
+        ``(sums + alpha * W) / sw``, bias gradients ``sums / sw``.
+    """
+    W1, b1, W2, b2 = (params[k] for k in ("W1", "b1", "W2", "b2"))
+    sw_sum = float(np.sum(sample_weight))
+    A2, cache = _ref._forward(X, W1, b1, W2, b2, activation)
+    P = _ref._clip_probabilities(A2)
+    if Y.shape[0] == 1:
+        loglik = Y * np.log(P) + (1 - Y) * np.log1p(-P)
+    else:
+        loglik = Y * np.log(P)
+    squares = float(np.sum(W1 * W1) + np.sum(W2 * W2))
+    loss = -float(loglik.sum(axis=0) @ sample_weight) / sw_sum + 0.5 * alpha * squares / sw_sum
+    dZ2 = (A2 - Y) * sample_weight
+    dZ1 = (W2.T @ dZ2) * _ref._activation_derivative(cache["A1"], activation)
+    grads = {
+        "W1": (dZ1 @ X.T + alpha * W1) / sw_sum,
+        "b1": dZ1.sum(axis=1, keepdims=True) / sw_sum,
+        "W2": (dZ2 @ cache["A1"].T + alpha * W2) / sw_sum,
+        "b2": dZ2.sum(axis=1, keepdims=True) / sw_sum,
+    }
+    return loss, grads
+
+
+def _log_sigmoid(Z):
+    """log(sigmoid(z)) without overflow or log(0)."""
+    return -np.logaddexp(Z.dtype.type(0), -Z)
+
+
+def _log_softmax(Z):
+    """Log of the softmax over each row of Z (n, n_classes)."""
+    shifted = Z - Z.max(axis=1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+
+
+def _threads(n_threads):
+    """A context giving BLAS `n_threads` threads; None leaves BLAS as it is.
+
+    fast's limiter: overlapping calls from several Python threads share one
+    limit, and the last one out restores BLAS's own setting.
+    """
+    if n_threads is None:
+        return contextlib.nullcontext()
+    return _fast._limited_blas(n_threads)
+
+
+def _training_flops(batch_size, n_x, n_h, n_y):
+    """Floating-point operations of one training step on a batch (compared with _THREADED_MIN_FLOPS)."""
+    return 2.0 * batch_size * n_h * (2 * n_x + 3 * n_y + 10)
+
+
+def _reference_logits(XT, params, activation):
+    """Z2 of shape (n_outputs, m) for XT of shape (n_features, m), in NumPy."""
+    W1, b1, W2, b2 = (params[k] for k in ("W1", "b1", "W2", "b2"))
+    A1 = _ref._activate(W1 @ XT + b1, activation)
+    return W2 @ A1 + b2
+
+
+# ================================================================ end of the NumPy helpers
+
+
+class _EpochData:
+    """The training data as the engine takes it: one example per column, C-contiguous, in the network's dtype.
+
+    With `order` None the columns are the samples in their order.  For a
+    shuffled epoch of a small data set the engine gathers each batch's
+    columns itself (`order`).  A large data set is instead permuted here,
+    once per epoch, into one buffer that the engine then reads in natural
+    order: gathering 200 scattered columns from every one of n_x long rows,
+    batch after batch, misses the cache on nearly every element, whereas
+    copying whole rows of X (n_samples, n_x) reads contiguous memory.  Both
+    give the same batches in the same order.
+    """
+
+    def __init__(self, X, Y, sw, dtype, shuffled):
+        self.m, self.n_x = X.shape
+        self.Y, self.sw = Y, sw
+        self.mode = "natural"
+        if shuffled and X.size >= _PREPERMUTE_MIN_ELEMENTS:
+            src = X if X.dtype == dtype else X.astype(dtype)
+            if src.flags.c_contiguous:
+                self.mode, self.rows = "rows", src
+                self.block = max(64, _PREPERMUTE_BLOCK_ELEMENTS // self.n_x)
+            else:
+                self.mode, self.cols = "columns", np.ascontiguousarray(src.T)
+            self.XT = np.empty((self.n_x, self.m), dtype)
+            self.Yp, self.swp = np.empty_like(Y), np.empty_like(sw)
+        else:
+            self.XT = np.ascontiguousarray(X.T, dtype=dtype)
+
+    def epoch(self, order):
+        """(X, Y, sample_weight, order) for run_epoch, `order` being this epoch's permutation or None."""
+        if self.mode == "natural" or order is None:
+            return self.XT, self.Y, self.sw, order
+        if self.mode == "rows":
+            for s in range(0, self.m, self.block):
+                self.XT[:, s : s + self.block] = self.rows[order[s : s + self.block]].T
+        else:
+            np.take(self.cols, order, axis=1, out=self.XT)
+        np.take(self.Y, order, axis=1, out=self.Yp)
+        np.take(self.sw, order, out=self.swp)
+        return self.XT, self.Yp, self.swp, None
+
+
+
+def _state_family(solver):
+    return "adam" if solver == "adam" else "momentum"
+
+
+_STOP_MESSAGES = {
+    "converged": "Stopped after {self.n_iter_} epochs: no improvement of more than tol={self.tol} for more than "
+    "n_iter_no_change={self.n_iter_no_change} consecutive epochs.",
+    "max_iter": "Stopped: max_iter={self.max_iter} epochs reached.",
+    "max_time": "Stopped: max_time={self.max_time} s reached after {self.n_iter_} epochs.",
+    "callback": "Stopped by the callback after {self.n_iter_} epochs.",
+    "interrupted": "Interrupted by the user after {self.n_iter_} epochs.",
+}
+
+
+class _StrictInterval(Interval):
+    """scikit-learn's Interval without booleans: True is not a number of units, nor a rate.
+
+    (``bool`` is a ``numbers.Integral``; NumPy's integers and floats are accepted.)
+    """
+
+    def is_satisfied_by(self, val):
+        if isinstance(val, (bool, np.bool_)):
+            return False
+        return super().is_satisfied_by(val)
+
+
+# Stacklevel of the warnings of _fit_epochs, so that they point at the caller of fit:
+# _fit_epochs <- _fit_unsafe <- _fit <- fit <- scikit-learn's _fit_context <- the caller.
+_WARN_STACKLEVEL = 6
+
+
+class BaseShallowNet(BaseEstimator):
+    """Base class of the shallownet_fast estimators.
+
+    Warning: not for direct use; use :class:`~shallownet_fast.ShallowNetClassifier`.
+    The parameters are documented there.
+    """
+
+    _parameter_constraints: ClassVar[dict] = {
+        "hidden_units": [_StrictInterval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "solver": [StrOptions(set(SOLVERS))],
+        "learning_rate": [_StrictInterval(Real, 0, None, closed="neither")],
+        "batch_size": [StrOptions({"auto"}), _StrictInterval(Integral, 1, None, closed="left")],
+        "max_iter": [_StrictInterval(Integral, 1, None, closed="left")],
+        "momentum": [_StrictInterval(Real, 0, 1, closed="both")],
+        "nesterov": ["boolean"],
+        "beta_1": [_StrictInterval(Real, 0, 1, closed="left")],
+        "beta_2": [_StrictInterval(Real, 0, 1, closed="left")],
+        "epsilon": [_StrictInterval(Real, 0, None, closed="neither")],
+        "alpha": [_StrictInterval(Real, 0, None, closed="left")],
+        "tol": [_StrictInterval(Real, None, None, closed="both")],
+        "n_iter_no_change": [_StrictInterval(Integral, 1, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [_StrictInterval(Real, 0, 1, closed="neither")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "warm_start": ["boolean"],
+        "backend": [StrOptions(set(BACKENDS))],
+        "n_threads": [_StrictInterval(Integral, 1, None, closed="left"), None],
+        "verbose": ["verbose"],
+        "max_time": [_StrictInterval(Real, 0, None, closed="neither"), None],
+        "callback": [callable, None],
+    }
+
+    # The hyperparameters the predictions use, checked at each prediction.
+    _predict_parameters: ClassVar[tuple] = ("activation", "backend", "n_threads")
+
+    def __init__(
+        self,
+        hidden_units=100,
+        *,
+        activation="relu",
+        solver="adam",
+        learning_rate=0.001,
+        batch_size="auto",
+        max_iter=200,
+        momentum=0.9,
+        nesterov=True,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        alpha=1e-4,
+        tol=1e-4,
+        n_iter_no_change=10,
+        early_stopping=False,
+        validation_fraction=0.1,
+        shuffle=True,
+        random_state=None,
+        warm_start=False,
+        backend="fast",
+        n_threads=None,
+        verbose=False,
+        max_time=None,
+        callback=None,
+    ):
+        self.hidden_units = hidden_units
+        self.activation = activation
+        self.solver = solver
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.max_iter = max_iter
+        self.momentum = momentum
+        self.nesterov = nesterov
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.alpha = alpha
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.backend = backend
+        self.n_threads = n_threads
+        self.verbose = verbose
+        self.max_time = max_time
+        self.callback = callback
+
+    # ------------------------------------------------------------ checks
+
+    def _validate_hyperparameters(self, names=None):
+        """Check the hyperparameters `names` (all by default) against `_parameter_constraints`.
+
+        Runs whatever scikit-learn's ``skip_parameter_validation`` says: the
+        engines rely on these values (an unknown activation must never reach them).
+
+        Raises
+        ------
+        sklearn.utils._param_validation.InvalidParameterError
+            A ValueError and a TypeError, naming the parameter and what it must be.
+        """
+        names = self._parameter_constraints if names is None else names
+        validate_parameter_constraints(
+            {k: self._parameter_constraints[k] for k in names},
+            {k: getattr(self, k) for k in names},
+            caller_name=type(self).__name__,
+        )
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "coefs_")
+
+    # ------------------------------------------------------------ fit
+
+    def _snapshot(self):
+        params = set(self.get_params(deep=False))
+        return {k: v for k, v in vars(self).items() if k not in params}
+
+    def _restore(self, snapshot):
+        params = set(self.get_params(deep=False))
+        for k in [k for k in vars(self) if k not in params]:
+            delattr(self, k)
+        vars(self).update(snapshot)
+
+    def _fit(self, X, y, sample_weight, incremental, classes):
+        snapshot = self._snapshot()
+        try:
+            return self._fit_unsafe(X, y, sample_weight, incremental, classes)
+        except Exception:
+            # A failed call (bad input, divergence) leaves the estimator as it was.
+            self._restore(snapshot)
+            raise
+
+    def _fit_unsafe(self, X, y, sample_weight, incremental, classes):
+        self._validate_hyperparameters()
+        if incremental and self.early_stopping:
+            raise ValueError("partial_fit does not support early_stopping=True; use fit, or set early_stopping=False")
+        first = not hasattr(self, "coefs_") or (not incremental and not self.warm_start)
+        X, y_codes = self._validate_input(X, y, incremental=incremental, first=first, classes=classes)
+        sample_weight = self._validate_sample_weight(sample_weight, X)
+        dtype = X.dtype if first else self.coefs_[0].dtype
+        rng = check_random_state(self.random_state)
+        if first:
+            params, state = self._initialize(X.shape[1], dtype, rng)
+        else:
+            params, state = self._resume()
+        if not incremental:
+            self._no_improvement_count = 0
+        self._publish(params, state)
+        data, validation, batch_size = self._prepare_data(X, y_codes, sample_weight, dtype, rng, incremental)
+        return self._fit_epochs(data, validation, batch_size, params, state, rng, incremental)
+
+    def _validate_sample_weight(self, sample_weight, X):
+        """The sample weights as an array of X's dtype (None stays None); finite, non-negative, not all zero."""
+        if sample_weight is None:
+            return None
+        sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
+        if not np.all(np.isfinite(sample_weight)):
+            raise ValueError("sample_weight must contain only finite values")
+        if np.any(sample_weight < 0):
+            raise ValueError("sample_weight must be non-negative (found a negative weight)")
+        if not np.any(sample_weight > 0):
+            raise ValueError("sample_weight must contain at least one positive weight: all the weights are zero")
+        return sample_weight
+
+    def _initialize(self, n_x, dtype, rng):
+        """New parameters, optimizer state and fitted attributes (a first fit, or fit without warm_start)."""
+        params = self._initial_parameters(n_x, self._output_units(), dtype, rng)
+        state = _minibatch.make_state(params, self.solver)
+        self._state_family = _state_family(self.solver)
+        self.n_outputs_ = params["W2"].shape[0]
+        self.n_layers_ = 3
+        self.out_activation_ = self._output_activation()
+        self.n_iter_ = 0
+        self.t_ = 0
+        self.loss_ = None
+        self.loss_curve_ = []
+        self.best_loss_ = None if self.early_stopping else np.inf
+        self.validation_scores_ = [] if self.early_stopping else None
+        self.validation_loss_curve_ = [] if self.early_stopping else None
+        self.best_validation_score_ = -np.inf if self.early_stopping else None
+        self._best_params = None
+        self._no_improvement_count = 0
+        return params, state
+
+    def _resume(self):
+        """The fitted parameters (copies) and optimizer state, for warm_start and partial_fit."""
+        params = self._current_parameters(copy=True)
+        if params["W1"].shape[0] != self.hidden_units:
+            raise ValueError(
+                f"hidden_units={self.hidden_units} differs from the {params['W1'].shape[0]} hidden units "
+                "of the fitted network; set warm_start=False (or fit a new estimator) to change it"
+            )
+        if _state_family(self.solver) == getattr(self, "_state_family", None) and hasattr(self, "_solver_state"):
+            state = {k: (v if k == "t" else v.copy()) for k, v in self._solver_state.items()}
+        else:
+            state = _minibatch.make_state(params, self.solver)
+            self._state_family = _state_family(self.solver)
+        # Lists are appended to below: new ones, so that a failed call can be undone.
+        self.loss_curve_ = list(self.loss_curve_)
+        if self.early_stopping:
+            if self.validation_scores_ is None:  # earlier fits without early stopping
+                self.validation_scores_, self.validation_loss_curve_ = [], []
+                self.best_validation_score_, self._best_params = -np.inf, None
+                self.best_loss_ = None
+            self.validation_scores_ = list(self.validation_scores_)
+            self.validation_loss_curve_ = list(self.validation_loss_curve_)
+        else:
+            if self.best_loss_ is None:  # earlier fits with early stopping
+                self.best_loss_ = min(self.loss_curve_, default=np.inf)
+                self.validation_scores_ = self.validation_loss_curve_ = self.best_validation_score_ = None
+        return params, state
+
+    def _prepare_data(self, X, y_codes, sample_weight, dtype, rng, incremental):
+        """The training (and validation) data, one example per column, and the batch size.
+
+        Returns
+        -------
+        data : _EpochData
+        validation : tuple (XvT, y_val, sw_val) or None
+            With early stopping: the validation samples (XvT of shape (n_features, n_val)).
+        batch_size : int
+        """
+        validation = None
+        if self.early_stopping:
+            X, X_val, y_codes, y_val, sample_weight, sw_val = self._validation_split(X, y_codes, sample_weight, rng)
+        if sample_weight is not None and not np.all(sample_weight > 0):
+            keep = sample_weight > 0
+            if not np.any(keep):
+                raise ValueError("sample_weight must contain at least one positive weight in the training part")
+            X, y_codes, sample_weight = X[keep], y_codes[keep], sample_weight[keep]
+        if not incremental:
+            self._check_training_targets(y_codes)
+        shuffled = self.shuffle and self.solver != "gd"
+        Y = self._targets(y_codes, dtype)
+        sw = np.ones(X.shape[0], dtype) if sample_weight is None else np.ascontiguousarray(sample_weight, dtype)
+        data = _EpochData(X, Y, sw, dtype, shuffled)
+        if self.early_stopping:
+            validation = (np.ascontiguousarray(X_val.T, dtype=dtype), y_val, sw_val)
+        m = data.m
+        if self.solver == "gd":
+            batch_size = m
+        elif self.batch_size == "auto":
+            batch_size = min(200, m)
+        else:
+            batch_size = min(int(self.batch_size), m)
+        return data, validation, batch_size
+
+    def _fit_epochs(self, data, validation, batch_size, params, state, rng, incremental):
+        """The epoch loop: `max_iter` epochs (one for partial_fit) or until the stopping rule says stop."""
+        m = data.m
+        shuffled = self.shuffle and self.solver != "gd"
+        epochs = 1 if incremental else self.max_iter
+        if incremental:
+            self.n_iter_ = getattr(self, "n_iter_", 0)
+        else:
+            self.n_iter_ = 0
+        progress = Progress(
+            epochs, enabled=bool(self.verbose) and not incremental, desc=type(self).__name__, unit="epoch"
+        )
+        hyper = dict(
+            activation=self.activation, solver=self.solver, learning_rate=float(self.learning_rate),
+            momentum=float(self.momentum), nesterov=bool(self.nesterov), beta_1=float(self.beta_1),
+            beta_2=float(self.beta_2), epsilon=float(self.epsilon), alpha=float(self.alpha),
+        )  # fmt: skip
+        sample_idx = np.arange(m, dtype=np.intp)
+        start = time.perf_counter()
+        stop_reason = "partial_fit" if incremental else None
+        epoch = 0
+        try:
+            with self._training_threads(data.n_x, batch_size):
+                for epoch in range(1, epochs + 1):
+                    order = None
+                    if shuffled:
+                        perm = np.arange(m, dtype=np.intp)
+                        rng.shuffle(perm)  # as sklearn.utils.shuffle draws it
+                        sample_idx = sample_idx[perm]
+                        order = sample_idx
+                    loss = self._run_epoch(*data.epoch(order), batch_size, params, state, hyper)
+                    self.n_iter_ += 1
+                    self.t_ += m
+                    self.loss_ = loss
+                    self.loss_curve_.append(loss)
+                    val_score = None
+                    if validation is not None:
+                        val_score, val_loss = self._evaluate(*validation, params)
+                        self.validation_scores_.append(val_score)
+                        self.validation_loss_curve_.append(val_loss)
+                    self._update_no_improvement_count(loss, val_score, params)
+                    if progress.enabled:
+                        postfix = {"loss": f"{loss:.6f}"}
+                        line = f"Epoch {epoch}/{epochs}: loss = {loss:.8f}"
+                        if val_score is not None:
+                            postfix["val_score"] = f"{val_score:.4f}"
+                            line += f", validation score = {val_score:.6f}"
+                        progress.update(1, postfix=postfix, line=line)
+                    if incremental:
+                        if self.verbose:
+                            print(f"partial_fit: loss = {loss:.8f} ({self.t_} samples seen)", flush=True)
+                        break
+                    if self.callback is not None and self.callback(self):
+                        stop_reason = "callback"
+                        break
+                    if self._no_improvement_count > self.n_iter_no_change:
+                        stop_reason = "converged"
+                        break
+                    if self.max_time is not None and time.perf_counter() - start >= self.max_time:
+                        stop_reason = "max_time"
+                        break
+                else:
+                    if not incremental:
+                        stop_reason = "max_iter"
+        except KeyboardInterrupt:
+            if incremental:
+                self._finish(params, state, None)
+                raise
+            stop_reason = "interrupted"
+            warnings.warn(
+                f"Training interrupted by the user (KeyboardInterrupt) in epoch {epoch}: {type(self).__name__} "
+                "keeps the parameters of the last completed batch"
+                + (" (restored to the best epoch's, early_stopping=True)." if self.early_stopping else "."),
+                UserWarning,
+                stacklevel=_WARN_STACKLEVEL,
+            )
+        finally:
+            progress.close(_STOP_MESSAGES.get(stop_reason, "").format(self=self))
+        self._finish(params, state, stop_reason)
+        if stop_reason == "max_iter":
+            warnings.warn(
+                f"{type(self).__name__}: maximum number of epochs ({self.max_iter}) reached and the "
+                "optimization hasn't converged yet.",
+                ConvergenceWarning,
+                stacklevel=_WARN_STACKLEVEL,
+            )
+        return self
+
+    def _update_no_improvement_count(self, loss, val_score, params):
+        """The stopping rule's counter after an epoch (see ShallowNetClassifier's Notes).
+
+        Without early stopping (`val_score` None) it follows the training loss
+        and `best_loss_`; with it, the validation score and
+        `best_validation_score_`, recording the parameters of a new best epoch.
+        """
+        if val_score is not None:
+            if val_score < self.best_validation_score_ + self.tol:
+                self._no_improvement_count += 1
+            else:
+                self._no_improvement_count = 0
+            if val_score > self.best_validation_score_:
+                self.best_validation_score_ = val_score
+                self._best_params = {k: a.copy() for k, a in params.items()}
+        else:
+            if loss > self.best_loss_ - self.tol:
+                self._no_improvement_count += 1
+            else:
+                self._no_improvement_count = 0
+            self.best_loss_ = min(self.best_loss_, loss)
+
+    def _finish(self, params, state, stop_reason):
+        if self.early_stopping and self._best_params is not None:
+            for k in params:
+                params[k][...] = self._best_params[k]
+        self._publish(params, state)
+        self.stop_reason_ = stop_reason
+
+    def _run_epoch(self, XT, Y, sw, order, batch_size, params, state, hyper):
+        try:
+            return _minibatch.run_epoch(self.backend, XT, Y, sw, order, batch_size, params, state, **hyper)
+        except FloatingPointError as exc:
+            raise FloatingPointError(
+                f"{type(self).__name__} diverged in epoch {self.n_iter_ + 1}: the loss or the parameters are no "
+                f"longer finite. learning_rate={self.learning_rate!r} is too large for this problem (try a "
+                "smaller learning_rate, or standardise X). The estimator is left as it was before this call."
+            ) from exc
+
+    def _blas_threads(self):
+        """The context limiting BLAS to `n_threads` threads (None: BLAS as it is)."""
+        return _threads(None if self.n_threads is None else int(self.n_threads))
+
+    def _training_threads(self, n_x, batch_size):
+        if self.n_threads is not None:
+            return self._blas_threads()
+        if _training_flops(batch_size, n_x, self.hidden_units, self.n_outputs_) < _THREADED_MIN_FLOPS:
+            return _threads(1)
+        return contextlib.nullcontext()
+
+    def _validation_split(self, X, y_codes, sample_weight, rng):
+        arrays = [X, y_codes] + ([] if sample_weight is None else [sample_weight])
+        parts = train_test_split(
+            *arrays, random_state=rng, test_size=self.validation_fraction, stratify=self._stratify(y_codes)
+        )
+        X_tr, X_val, y_tr, y_val = parts[:4]
+        sw_tr, sw_val = (None, None) if sample_weight is None else parts[4:6]
+        if X_val.shape[0] < 2:
+            raise ValueError(
+                "The validation set is too small: increase validation_fraction or the number of samples "
+                f"(got {X_val.shape[0]} validation sample(s))"
+            )
+        if sw_val is not None and not np.any(sw_val > 0):
+            raise ValueError("the sample weights of the validation set are all zero; use another random_state")
+        return X_tr, X_val, y_tr, y_val, sw_tr, sw_val
+
+    def _initial_parameters(self, n_x, n_y, dtype, rng):
+        """Glorot-uniform weights and biases, drawn as MLPClassifier draws them."""
+        factor = 2.0 if self.activation == "sigmoid" else 6.0
+        out = {}
+        layers = ((("W1", "b1"), (n_x, self.hidden_units)), (("W2", "b2"), (self.hidden_units, n_y)))
+        for (w, b), (fan_in, fan_out) in layers:
+            bound = np.sqrt(factor / (fan_in + fan_out))
+            coef = rng.uniform(-bound, bound, (fan_in, fan_out))
+            intercept = rng.uniform(-bound, bound, fan_out)
+            out[w] = np.ascontiguousarray(coef.T, dtype=dtype)
+            out[b] = np.ascontiguousarray(intercept.reshape(-1, 1), dtype=dtype)
+        return out
+
+    def _current_parameters(self, copy=False):
+        """W1, b1, W2, b2 (network layout, C-contiguous) from coefs_ and intercepts_."""
+        dtype = np.result_type(self.coefs_[0].dtype, np.float32)
+        def make(a):
+            return np.array(a, dtype=dtype, order="C") if copy else np.ascontiguousarray(a, dtype=dtype)
+
+        return {
+            "W1": make(self.coefs_[0].T),
+            "b1": make(np.reshape(self.intercepts_[0], (-1, 1))),
+            "W2": make(self.coefs_[1].T),
+            "b2": make(np.reshape(self.intercepts_[1], (-1, 1))),
+        }
+
+    def _publish(self, params, state):
+        """coefs_ and intercepts_ as views of the parameters being trained (always current)."""
+        self.coefs_ = [params["W1"].T, params["W2"].T]
+        self.intercepts_ = [params["b1"].reshape(-1), params["b2"].reshape(-1)]
+        self._solver_state = state
+
+    # ------------------------------------------------------------ predictions
+
+    def _logits_T(self, XT, params):
+        """Z2 of shape (n_outputs, m) for XT of shape (n_features, m)."""
+        if self.backend == "fast":
+            _, cache = _fast.forward_propagation(XT, params, activation=self.activation)
+            return cache["Z2"]
+        return _reference_logits(XT, params, self.activation)
+
+    def _logits(self, X):
+        """decision values of shape (n_samples, n_outputs), by row blocks of X."""
+        check_is_fitted(self)
+        self._validate_hyperparameters(self._predict_parameters)
+        X = validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
+        params = self._current_parameters()
+        dtype = np.float32 if (X.dtype == np.float32 and params["W1"].dtype == np.float32) else np.float64
+        params = {k: a.astype(dtype, copy=False) for k, a in params.items()}
+        n, n_h = X.shape[0], params["W1"].shape[0]
+        out = np.empty((n, params["W2"].shape[0]), dtype)
+        rows = max(_MIN_PREDICT_ROWS, _PREDICT_BLOCK_ELEMENTS // (X.shape[1] + 2 * n_h + 4 * out.shape[1]))
+        with self._blas_threads():
+            for s in range(0, n, rows):
+                XT = np.ascontiguousarray(X[s : s + rows].T, dtype=dtype)
+                out[s : s + rows] = self._logits_T(XT, params).T
+        return out

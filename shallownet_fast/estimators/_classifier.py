@@ -1,0 +1,547 @@
+"""ShallowNetClassifier: the shallow network as a scikit-learn classifier.
+
+A drop-in for :class:`sklearn.neural_network.MLPClassifier` with one hidden
+layer, trained by :mod:`shallownet_fast._minibatch` (one compiled call per
+epoch with ``backend="fast"``, NumPy with ``backend="reference"``).  The
+formulas, the initialisation, the batches and the stopping rule are
+MLPClassifier's, so that the same settings give the same model (to rounding)::
+
+    MLPClassifier(hidden_layer_sizes=(h,), activation=a, solver=s, learning_rate_init=lr,
+                  nesterovs_momentum=n, ...)
+    ShallowNetClassifier(hidden_units=h, activation=a, solver=s, learning_rate=lr,
+                         nesterov=n, ...)
+
+(``activation="sigmoid"`` is MLPClassifier's ``"logistic"``; ``solver="gd"``
+is full-batch gradient descent, which MLPClassifier spells ``solver="sgd",
+batch_size=n_samples``.)
+
+scikit-learn is an optional dependency: ``pip install "shallownet_fast[sklearn]"``.
+"""
+
+import json
+import math
+import numbers
+from typing import ClassVar
+
+import numpy as np
+
+from ._base import (
+    _INSTALL_HINT,
+    BaseShallowNet,
+    _log_sigmoid,
+    _log_softmax,
+    validate_data,
+)
+
+try:
+    from sklearn.base import ClassifierMixin, _fit_context
+    from sklearn.utils.multiclass import check_classification_targets, unique_labels
+    from sklearn.utils.validation import check_is_fitted
+except ImportError as exc:  # pragma: no cover - _base raises first
+    raise ImportError(_INSTALL_HINT) from exc
+
+from .. import reference as _ref
+from .._labels import encode_labels, one_hot
+
+__all__ = ["ShallowNetClassifier"]
+
+FORMAT_VERSION = 1
+
+
+class ShallowNetClassifier(ClassifierMixin, BaseShallowNet):
+    """A one-hidden-layer neural network classifier (scikit-learn API).
+
+    Two classes use one sigmoid output unit; more classes a softmax over
+    ``n_classes`` units.  The loss is the (sample-weighted) cross-entropy plus
+    an L2 penalty, as in :class:`sklearn.neural_network.MLPClassifier`.
+
+    Parameters
+    ----------
+    hidden_units : int, default 100
+        Units of the hidden layer (MLPClassifier's ``hidden_layer_sizes=(hidden_units,)``).
+    activation : {"relu", "tanh", "leaky_relu", "sigmoid"}, default "relu"
+        Hidden activation; "relu" is MLPClassifier's default too.  "leaky_relu"
+        has slope 0.01 below zero.
+    solver : {"adam", "sgd", "gd"}, default "adam"
+        "adam" and "sgd" (with `momentum` and `nesterov`) take one step per
+        mini-batch; "gd" is full-batch gradient descent with momentum: one step
+        per epoch over all the samples (`batch_size` and `shuffle` do not apply).
+    learning_rate : float, default 0.001
+        Step size (MLPClassifier's ``learning_rate_init``; it stays constant).
+    batch_size : int or "auto", default "auto"
+        Samples per mini-batch; "auto" is ``min(200, n_samples)``.  A batch size
+        larger than the number of samples is clipped to it, silently.
+    max_iter : int, default 200
+        Maximum number of epochs (passes over the data) of one call to fit.
+    momentum : float in [0, 1], default 0.9
+        For "sgd" and "gd".
+    nesterov : bool, default True
+        Nesterov's momentum, for "sgd" and "gd".
+    beta_1, beta_2 : float in [0, 1), default 0.9 and 0.999
+        Decay rates of adam's first and second moment estimates.
+    epsilon : float, default 1e-8
+        adam's numerical-stability constant.
+    alpha : float, default 1e-4
+        L2 penalty: ``alpha / 2 * (|W1|^2 + |W2|^2)`` divided by the batch's
+        total sample weight, as in MLPClassifier.
+    tol : float, default 1e-4
+        Tolerance of the stopping rule (see Notes).  ``-inf`` never stops early.
+    n_iter_no_change : int, default 10
+        Patience of the stopping rule (see Notes).
+    early_stopping : bool, default False
+        Set aside `validation_fraction` of the training data (a split
+        stratified by class and seeded by `random_state`), stop on the
+        validation accuracy, and keep the parameters of the best epoch.
+        Not available in partial_fit.
+    validation_fraction : float in (0, 1), default 0.1
+    shuffle : bool, default True
+        Shuffle the samples before each epoch (mini-batch solvers).
+    random_state : int, RandomState instance or None, default None
+        Seeds the initialisation, the shuffling and the validation split
+        (:func:`sklearn.utils.check_random_state`, drawn from in the same order
+        as MLPClassifier).
+    warm_start : bool, default False
+        fit continues from the previous solution, the optimizer's state
+        (adam's moments, the velocities, the step count) included.
+    backend : {"fast", "reference"}, default "fast"
+        The compiled engine, or the NumPy specification; the two give the same
+        parameters to rounding.
+    n_threads : int or None, default None
+        Threads BLAS may use (through threadpoolctl) in fit and in the
+        predictions.  None: one thread when a batch is too small to gain from
+        more (fewer than 2e7 floating-point operations), BLAS's default otherwise.
+    verbose : bool, default False
+        Show a progress bar (tqdm, when installed; a line per epoch otherwise)
+        with the loss and the validation score.
+    max_time : float or None, default None
+        Stop after the first epoch that ends later than `max_time` seconds
+        after fit started.
+    callback : callable or None, default None
+        ``callback(estimator)`` after each epoch of fit, with the fitted
+        attributes up to date; a true return value stops training.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        The class labels, sorted (as :func:`sklearn.utils.multiclass.unique_labels` sorts them).
+    coefs_ : list of two ndarrays
+        ``coefs_[0]`` of shape (n_features, hidden_units) and ``coefs_[1]`` of
+        shape (hidden_units, n_outputs): MLPClassifier's layout (``W1.T``, ``W2.T``).
+    intercepts_ : list of two ndarrays
+        Of shapes (hidden_units,) and (n_outputs,).
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Only when X had string column names (a pandas DataFrame).
+    n_outputs_ : int
+        1 for two classes, n_classes otherwise.
+    n_layers_ : int
+        3 (input, hidden, output), as MLPClassifier counts them.
+    out_activation_ : {"logistic", "softmax"}
+    loss_ : float
+        The training loss of the last epoch.
+    loss_curve_ : list of float
+        The training loss of each epoch (the mean over batches of each batch's
+        loss, weighted by batch size), across warm starts and partial_fit calls.
+    best_loss_ : float or None
+        The smallest value in `loss_curve_`; None with early stopping.
+    validation_scores_ : list of float or None
+        With early stopping: the validation accuracy (sample-weighted) after
+        each epoch; None otherwise.
+    validation_loss_curve_ : list of float or None
+        With early stopping: the validation cross-entropy (sample-weighted,
+        without the L2 term) after each epoch; None otherwise.
+    best_validation_score_ : float or None
+        With early stopping: the best of `validation_scores_`; None otherwise.
+    n_iter_ : int
+        Epochs run by the last call to fit; each partial_fit call adds one.
+    t_ : int
+        Training samples seen so far: ``n_samples`` more per epoch (as MLPClassifier counts).
+    stop_reason_ : str
+        Why the last fit stopped: "converged" (the stopping rule), "max_iter",
+        "max_time", "callback", "interrupted" (KeyboardInterrupt), or
+        "partial_fit".
+
+    Notes
+    -----
+    **Stopping rule** (MLPClassifier's).  After each epoch a counter is updated:
+
+    - without early stopping, it grows by one when ``loss > best_loss_ - tol``
+      (the epoch's training loss did not improve on the best one by at least
+      `tol`) and is reset to 0 otherwise; then ``best_loss_ = min(best_loss_, loss)``;
+    - with early stopping, it grows by one when ``score < best_validation_score_ + tol``
+      and is reset to 0 otherwise; a score above the best one also records the
+      current parameters as the best ones.
+
+    Training stops after the epoch at which the counter exceeds
+    `n_iter_no_change`, that is after ``n_iter_no_change + 1`` consecutive epochs
+    without improvement, or after `max_iter` epochs, with a
+    :class:`~sklearn.exceptions.ConvergenceWarning` (at most one per fit).  With
+    early stopping the parameters of the best epoch are restored at the end.
+    The counter starts at 0 at each call to fit; `best_loss_` and
+    `best_validation_score_` carry over a warm start.
+
+    **Divergence.**  When the loss or the parameters stop being finite, fit and
+    partial_fit raise :class:`FloatingPointError` naming the learning rate,
+    and leave the estimator exactly as it was before the call.
+
+    **Ctrl-C.**  A KeyboardInterrupt during fit stops training: fit warns
+    (UserWarning) and returns with a usable model, whose parameters are those
+    of the last completed batch (or of the best epoch, with early stopping).
+    partial_fit lets the KeyboardInterrupt propagate (so that a loop over
+    chunks stops) and keeps the parameters of the last completed batch.
+
+    **Sample weights.**  Samples of weight zero are dropped before training
+    (they contribute nothing to any gradient, and a batch of them alone would
+    have no loss).  Weights must be finite and non-negative, and not all zero.
+
+    **dtype.**  float32 X trains a float32 network; every other dtype float64.
+    The network keeps the dtype of the data it was initialised on: later
+    warm-start or partial_fit data is converted to it.
+
+    **Parameter checks.**  The parameters are declared in
+    ``_parameter_constraints`` and checked at every call to fit and
+    partial_fit; predict, predict_proba, predict_log_proba, decision_function
+    and score check the ones they use (`activation`, `backend`, `n_threads`),
+    so that a bad value given by ``set_params`` after fit raises
+    :class:`~sklearn.utils._param_validation.InvalidParameterError` (a
+    ValueError and a TypeError).  NumPy integers and floats are accepted
+    wherever Python ones are; booleans are not numbers.
+    """
+
+    _parameter_constraints: ClassVar[dict] = {**BaseShallowNet._parameter_constraints}
+
+    # ------------------------------------------------------------ fit
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Train the network on (X, y) for up to `max_iter` epochs.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+            Labels of any kind (numbers, strings, booleans); at least two classes.
+        sample_weight : array-like of shape (n_samples,) or None
+            Non-negative weights; None weighs every sample 1.
+
+        Returns
+        -------
+        self : ShallowNetClassifier
+            The fitted estimator.
+        """
+        return self._fit(X, y, sample_weight, incremental=False, classes=None)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """One epoch over (X, y), continuing from the current state.
+
+        The first call initialises the network and needs `classes`; the
+        optimizer's state carries over from call to call, so that k calls on
+        the same data equal ``fit`` with ``max_iter=k`` and ``shuffle=False``.
+        The hyperparameters are checked at every call.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        classes : array-like of shape (n_classes,) or None
+            All the classes, required on the first call (y need not contain
+            them all); if given later it must equal `classes_`.
+        sample_weight : array-like of shape (n_samples,) or None
+
+        Returns
+        -------
+        self : ShallowNetClassifier
+            The updated estimator.
+        """
+        return self._fit(X, y, sample_weight, incremental=True, classes=classes)
+
+    def _validate_input(self, X, y, *, incremental, first, classes):
+        """X as a float array, and the code of each label in `classes_` (set here on a first fit)."""
+        if incremental and first and classes is None:
+            raise ValueError("classes must be passed on the first call to partial_fit")
+        X, y = validate_data(self, X, y, dtype=(np.float64, np.float32), reset=first)
+        check_classification_targets(y)
+        y_classes = unique_labels(y)
+        if first:
+            all_classes = unique_labels(classes) if incremental else y_classes
+        else:
+            all_classes = self.classes_
+            if incremental and classes is not None and not np.array_equal(unique_labels(classes), all_classes):
+                raise ValueError(f"classes={classes!r} is not the same as classes_={all_classes!r} of the first call")
+            if not incremental and set(y_classes.tolist()) != set(all_classes.tolist()):
+                raise ValueError(
+                    "warm_start can only be used where y has the same classes as in the previous call to fit: "
+                    f"previously {all_classes}, y has {y_classes}"
+                )
+        _, y_codes = encode_labels(y, all_classes, name="y", classes_name="classes_")
+        if len(all_classes) < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs samples of at least 2 classes, but the data contains "
+                f"only one class: {all_classes[0]!r}"
+            )
+        if first:
+            self.classes_ = all_classes
+        return X, y_codes
+
+    def _output_units(self):
+        """One sigmoid unit for two classes, a softmax over the classes otherwise."""
+        n_classes = len(self.classes_)
+        return 1 if n_classes == 2 else n_classes
+
+    def _output_activation(self):
+        return "logistic" if len(self.classes_) == 2 else "softmax"
+
+    def _targets(self, y_codes, dtype):
+        """Y of shape (n_outputs, m): the 0/1 row for two classes, one-hot columns otherwise."""
+        return one_hot(y_codes, len(self.classes_), dtype)
+
+    def _check_training_targets(self, y_codes):
+        """Two classes or more must remain once the samples of weight zero are dropped (fit)."""
+        if len(np.unique(y_codes)) < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs samples of at least 2 classes with a positive sample weight, "
+                f"but only one class remains: {self.classes_[y_codes[0]]!r}"
+            )
+
+    def _stratify(self, y_codes):
+        """The validation split is stratified by class."""
+        return y_codes
+
+    def _evaluate(self, XvT, y_val, sw_val, params):
+        """Validation accuracy and cross-entropy (both sample-weighted)."""
+        Z = self._logits_T(XvT, params).T
+        if Z.shape[1] == 1:
+            z = Z[:, 0]
+            pred = (z > 0).astype(np.intp)
+            loglik = np.where(y_val == 1, _log_sigmoid(z), _log_sigmoid(-z))
+        else:
+            pred = Z.argmax(axis=1)
+            loglik = _log_softmax(Z)[np.arange(Z.shape[0]), y_val]
+        w = np.ones(len(y_val)) if sw_val is None else np.asarray(sw_val, np.float64)
+        score = float(np.dot(w, pred == y_val) / w.sum())
+        loss = float(-np.dot(w, loglik.astype(np.float64)) / w.sum())
+        return score, loss
+
+    # ------------------------------------------------------------ predictions
+
+    def decision_function(self, X):
+        """Output-layer pre-activations.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) for two classes (positive: ``classes_[1]``),
+        (n_samples, n_classes) otherwise.
+        """
+        Z = self._logits(X)
+        return Z[:, 0] if Z.shape[1] == 1 else Z
+
+    def predict(self, X):
+        """Predicted class labels.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            Labels from `classes_`.
+        """
+        Z = self._logits(X)
+        idx = (Z[:, 0] > 0).astype(np.intp) if Z.shape[1] == 1 else Z.argmax(axis=1)
+        return self.classes_[idx]
+
+    def predict_proba(self, X):
+        """Class probabilities.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+            Two columns for two classes; each row sums to 1.
+        """
+        Z = self._logits(X)
+        if Z.shape[1] == 1:
+            z = Z[:, 0]
+            return np.column_stack([_ref._sigmoid(-z), _ref._sigmoid(z)])
+        return _ref._softmax(Z.T).T
+
+    def predict_log_proba(self, X):
+        """Log of predict_proba, computed from the logits (finite where the probabilities round to 0).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+        """
+        Z = self._logits(X)
+        if Z.shape[1] == 1:
+            z = Z[:, 0]
+            return np.column_stack([_log_sigmoid(-z), _log_sigmoid(z)])
+        return _log_softmax(Z)
+
+    # ------------------------------------------------------------ persistence
+
+    def save(self, path):
+        """Write the fitted model to `path`, a plain .npz (read back with :meth:`load`).
+
+        The file holds only arrays of numbers and of unicode strings (it loads
+        with ``np.load(path, allow_pickle=False)``): the parameters, the
+        classes (as strings, with their kind to restore them), the
+        hyperparameters as JSON, the training history, the optimizer's state
+        and ``format_version``.  `callback` and a RandomState `random_state`
+        are not stored (they load as None).  NumPy adds ".npz" to a path
+        without it.
+        """
+        check_is_fitted(self)
+        params = self.get_params(deep=False)
+        dropped = [k for k in ("callback", "random_state") if params[k] is not None and not _is_jsonable(params[k])]
+        for k in dropped:
+            params[k] = None
+        params = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in params.items()}
+        kind, strings = _classes_to_strings(self.classes_)
+        W = self._current_parameters()
+        arrays = {
+            "format_version": np.array(FORMAT_VERSION),
+            "params_json": np.array(json.dumps(params)),
+            "dropped_params": np.array(dropped, dtype=str),
+            "classes": strings,
+            "classes_kind": np.array(kind),
+            "classes_dtype": np.array(str(self.classes_.dtype)),
+            "dtype": np.array(str(W["W1"].dtype)),
+            "n_features_in": np.array(self.n_features_in_),
+            "n_iter": np.array(self.n_iter_),
+            "t": np.array(self.t_),
+            "loss": np.array(_none_to_nan(self.loss_)),
+            "loss_curve": np.array(self.loss_curve_, dtype=np.float64),
+            "best_loss": np.array(_none_to_nan(self.best_loss_)),
+            "early_stopping_history": np.array(self.validation_scores_ is not None),
+            "validation_scores": np.array(self.validation_scores_ or [], dtype=np.float64),
+            "validation_loss_curve": np.array(self.validation_loss_curve_ or [], dtype=np.float64),
+            "best_validation_score": np.array(_none_to_nan(self.best_validation_score_)),
+            "no_improvement_count": np.array(self._no_improvement_count),
+            "stop_reason": np.array(self.stop_reason_ or ""),
+            "state_family": np.array(self._state_family),
+            "state_t": np.array(self._solver_state["t"]),
+            **{k: W[k] for k in W},
+            **{"state_" + k: a for k, a in self._solver_state.items() if k != "t"},
+        }
+        if hasattr(self, "feature_names_in_"):
+            arrays["feature_names_in"] = np.asarray(self.feature_names_in_, dtype=str)
+        if self._best_params is not None:
+            arrays.update({"best_" + k: a for k, a in self._best_params.items()})
+        np.savez(path, **arrays)
+
+    @classmethod
+    def load(cls, path):
+        """A fitted ShallowNetClassifier from a file written by :meth:`save`.
+
+        Raises
+        ------
+        ValueError
+            When the file is not a ShallowNetClassifier model, or was written in
+            a format version this version of shallownet_fast does not read.
+        """
+        with np.load(path, allow_pickle=False) as f:
+            data = {k: f[k] for k in f.files}
+        if "format_version" not in data or "params_json" not in data:
+            raise ValueError(f"{path!r} is not a ShallowNetClassifier model file (it has no format_version)")
+        version = int(data["format_version"])
+        if version != FORMAT_VERSION:
+            raise ValueError(
+                f"{path!r} has model format version {version}; this version of shallownet_fast reads version "
+                f"{FORMAT_VERSION} only (upgrade shallownet_fast to read newer files)"
+            )
+        params = json.loads(str(data["params_json"]))
+        known = set(cls().get_params(deep=False))
+        est = cls(**{k: v for k, v in params.items() if k in known})
+        est.classes_ = _classes_from_strings(str(data["classes_kind"]), data["classes"], str(data["classes_dtype"]))
+        est.n_features_in_ = int(data["n_features_in"])
+        if "feature_names_in" in data:
+            est.feature_names_in_ = data["feature_names_in"].astype(object)
+        W = {k: np.ascontiguousarray(data[k]) for k in ("W1", "b1", "W2", "b2")}
+        state = {
+            k[len("state_") :]: np.ascontiguousarray(data[k])
+            for k in data
+            if k.startswith("state_") and k not in ("state_t", "state_family")
+        }
+        state["t"] = int(data["state_t"])
+        est._state_family = str(data["state_family"])
+        est.n_outputs_ = W["W2"].shape[0]
+        est.n_layers_ = 3
+        est.out_activation_ = "logistic" if len(est.classes_) == 2 else "softmax"
+        est.n_iter_ = int(data["n_iter"])
+        est.t_ = int(data["t"])
+        loss = float(data["loss"])
+        est.loss_ = None if math.isnan(loss) else loss
+        est.loss_curve_ = data["loss_curve"].tolist()
+        es = bool(data["early_stopping_history"])
+        best_loss = float(data["best_loss"])
+        est.best_loss_ = None if es else best_loss
+        est.validation_scores_ = data["validation_scores"].tolist() if es else None
+        est.validation_loss_curve_ = data["validation_loss_curve"].tolist() if es else None
+        est.best_validation_score_ = float(data["best_validation_score"]) if es else None
+        est._no_improvement_count = int(data["no_improvement_count"])
+        est.stop_reason_ = str(data["stop_reason"]) or None
+        est._best_params = {k: data["best_" + k].copy() for k in W} if "best_W1" in data else None
+        est._publish(W, state)
+        return est
+
+
+
+def _none_to_nan(value):
+    return np.nan if value is None else value
+
+
+def _is_jsonable(value):
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _classes_to_strings(classes):
+    """(kind, unicode array) of the class labels; the kind restores them."""
+    values = classes.tolist()
+    if classes.dtype.kind == "b" or all(isinstance(c, bool) for c in values):
+        kind = "bool"
+    elif classes.dtype.kind in "iu" or all(isinstance(c, numbers.Integral) for c in values):
+        kind = "int"
+    elif classes.dtype.kind == "f" or all(isinstance(c, numbers.Real) for c in values):
+        kind = "float"
+    else:
+        kind = "str"
+    strings = [repr(float(c)) if kind == "float" else str(c) for c in values]
+    return kind, np.array(strings, dtype=str)
+
+
+def _classes_from_strings(kind, strings, dtype):
+    strings = [str(s) for s in strings]
+    if kind == "bool":
+        values = [s == "True" for s in strings]
+    elif kind == "int":
+        values = [int(s) for s in strings]
+    elif kind == "float":
+        values = [float(s) for s in strings]
+    else:
+        values = strings
+    dtype = np.dtype(dtype)
+    if dtype.kind == "O":
+        out = np.empty(len(values), dtype=object)
+        out[:] = values
+        return out
+    if dtype.kind == "U":
+        return np.array(values, dtype=str)
+    return np.array(values, dtype=dtype)
