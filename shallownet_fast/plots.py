@@ -12,13 +12,13 @@ import os
 import numpy as np
 
 __all__ = [
-    "require_matplotlib",
-    "decision_grid",
-    "decision_boundary",
-    "cost_curve",
-    "sweep_grid",
     "benchmark_chart",
     "check_output_path",
+    "cost_curve",
+    "decision_boundary",
+    "decision_grid",
+    "require_matplotlib",
+    "sweep_grid",
 ]
 
 # The course draws its grid with a step of 0.01 and a margin of 1 around the
@@ -60,7 +60,11 @@ def _figure(figsize, dpi):
 
 
 def _save(fig, path):
-    fig.savefig(path, dpi=fig.dpi)
+    from ._atomic import atomic_write
+
+    ext = os.path.splitext(os.fspath(path))[1][1:].lower()  # none: PNG, as savefig(path) would
+    with atomic_write(path, "wb") as f:
+        fig.savefig(f, format=ext or "png", dpi=fig.dpi)
     return path
 
 

@@ -16,9 +16,8 @@ import numpy as np
 import pytest
 
 import shallownet_fast
-from shallownet_fast import datasets, fast
-from shallownet_fast import io as snio
-from shallownet_fast.__main__ import COURSE_HIDDEN_SIZES, main
+from shallownet_fast import _modelfile, datasets, fast
+from shallownet_fast.cli import COURSE_HIDDEN_SIZES, main
 
 ROOT = str(Path(shallownet_fast.__file__).resolve().parents[1])  # where the imported package lives
 
@@ -43,7 +42,7 @@ def run_without(cwd, module, *args, status):
     """The command line in a process where `module` cannot be imported."""
     code = (
         "import sys; sys.modules[sys.argv[1]] = None\n"
-        "from shallownet_fast.__main__ import main\n"
+        "from shallownet_fast.cli import main\n"
         "sys.exit(main(sys.argv[2:]))"
     )
     proc = subprocess.run(
@@ -193,13 +192,12 @@ def test_train_then_predict_csv(tmp_path, flower_csv):
     assert "wrote the model to model.npz" in out
 
     with np.load(tmp_path / "model.npz", allow_pickle=False) as z:
-        assert {"W1", "b1", "W2", "b2", "activation", "classes", "mean", "std", "format_version"} <= set(z.files)
+        assert {"W1", "b1", "W2", "b2", "classes", "metadata", "columns", "format_version"} <= set(z.files)
         assert z["W1"].shape == (4, 2) and z["W2"].shape == (1, 4)
         assert list(z["classes"]) == ["blue", "red"] and z["classes"].dtype.kind == "U"
-        assert str(z["activation"]) == "tanh" and int(z["format_version"]) == snio.MODEL_FORMAT_VERSION
-        X, _ = datasets.load_planar_dataset()
-        np.testing.assert_allclose(z["mean"], X.mean(axis=1))
-        np.testing.assert_allclose(z["std"], X.std(axis=1))
+        assert list(z["columns"]) == ["x1", "x2"] and int(z["format_version"]) == 2
+    meta = _modelfile.read(tmp_path / "model.npz")["metadata"]
+    assert meta["params"]["activation"] == "tanh" and meta["label"] == "colour"
 
     out = run(tmp_path, "predict", "model.npz", data.name, "--out", "pred.csv").stdout
     assert "predicted 400 examples" in out and "wrote the predictions to pred.csv" in out
@@ -232,8 +230,9 @@ def test_train_then_predict_npy_three_classes(tmp_path):
     out = run(tmp_path, "train", "train.npy", "--label", "0", "--out", "m.npz", "--iterations", "2000",
               "--hidden", "6", "--learning-rate", "0.5", "--seed", "1", "--quiet").stdout  # fmt: skip
     assert "300 examples, 3 features, label '0' with 3 classes (0, 1, 2)" in out
-    with np.load(tmp_path / "m.npz", allow_pickle=False) as z:
-        assert z["W1"].shape == (6, 3) and z["W2"].shape == (3, 6) and list(z["classes"]) == ["0", "1", "2"]
+    model = _modelfile.read(tmp_path / "m.npz")
+    assert model["W1"].shape == (6, 3) and model["W2"].shape == (3, 6)
+    assert model["classes"].tolist() == [0, 1, 2] and model["classes"].dtype == np.int64  # numbers stay numbers
     run(tmp_path, "predict", "m.npz", "features.npy", "--out", "p.csv")
     header, predicted = read_predictions(tmp_path / "p.csv")
     assert header == "0"
@@ -257,12 +256,14 @@ def test_train_in_chunks_equals_one_nn_model_call(tmp_path, flower_csv, capsys):
     assert main(["train", str(data), "--label", "colour", "--out", str(model), "--iterations", "2500", "--quiet"]) == 0
     X, Y = datasets.load_planar_dataset()
     rows = np.ascontiguousarray(X.T)  # as read from the file: the sums must run in the same order
-    mean, std = snio.standardise(rows)
+    mean, std = rows.mean(axis=0), rows.std(axis=0)
     Xs = ((rows - mean) / std).T
     params = fast.nn_model(Xs, (Y == 0).astype(float), 4, 2500, seed=0)  # class 1 is "red", the label 0
-    saved = snio.load_model(model)["parameters"]
+    # The file holds the same network on raw features: W1 / std, and b1 - (W1 / std) @ mean.
+    expected = dict(params, W1=params["W1"] / std, b1=params["b1"] - (params["W1"] / std) @ mean.reshape(2, 1))
+    saved = _modelfile.read(model)
     for k in ("W1", "b1", "W2", "b2"):
-        np.testing.assert_allclose(saved[k], params[k], rtol=1e-12, atol=1e-14, err_msg=k)
+        np.testing.assert_allclose(saved[k], expected[k], rtol=1e-12, atol=1e-14, err_msg=k)
 
 
 def test_train_progress_line_without_tqdm(tmp_path, flower_csv):
