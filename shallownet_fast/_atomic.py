@@ -50,6 +50,8 @@ def atomic_write(path, mode="wb", **open_args):
     target = os.path.realpath(os.fspath(path))
     if os.path.isdir(target):
         raise IsADirectoryError(21, "Is a directory", os.fspath(path))
+    if os.path.exists(target) and not os.path.isfile(target):
+        raise ValueError(f"cannot write {os.fspath(path)}: not a regular file (a device, a pipe or a socket)")
     folder, name = os.path.split(target)
     fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
     try:

@@ -37,9 +37,7 @@ import json
 import math
 import numbers
 import os
-import struct
 import zipfile
-import zlib
 
 import numpy as np
 
@@ -65,11 +63,9 @@ _MEMBERS = (
 )
 _REQUIRED = ("format_version", "metadata", *PARAM_KEYS, "classes")
 
-# Errors that reading a damaged archive may raise (zipfile, zlib, NumPy's header parser).
-_READ_ERRORS = (
-    ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError,
-    struct.error, KeyError, OverflowError, SyntaxError, TypeError, UnicodeDecodeError, RecursionError,
-)  # fmt: skip
+# Reading a damaged archive may raise almost anything from zipfile, zlib and NumPy's header parser
+# (ast, tokenize): every such error, in these parsing steps only, becomes a refusal.
+_READ_ERRORS = (Exception,)
 
 
 class _Refusal(ValueError):
@@ -188,35 +184,38 @@ def _read_archive(where, zf):
     infos = {}
     for info in zf.infolist():
         name = info.filename
-        member = name.removesuffix(".npy")
-        if member not in _MEMBERS or not name.endswith(".npy"):
-            raise _refuse(where, name, "unknown member (not a part of a shallownet_fast model)")
+        member = name[:-4] if name.endswith(".npy") else name
         if member in infos:
             raise _refuse(where, member, "appears twice in the archive")
         if info.flag_bits & 0x1:
             raise _refuse(where, member, "encrypted")
         infos[member] = info
+    # The format version first: a file of another version is refused as such.
+    if "format_version" in infos:
+        header = _read_header(where, zf, "format_version", infos["format_version"])
+        version = _read_data(where, zf, infos, {"format_version": header}, "format_version", (), "iu")
+        if version != FORMAT_VERSION:
+            raise _refuse(
+                where, "format_version",
+                f"model format version {version.item()}; this version of shallownet_fast reads version "
+                f"{FORMAT_VERSION} only",
+            )  # fmt: skip
+    for member, info in infos.items():
+        if member not in _MEMBERS or not info.filename.endswith(".npy"):
+            raise _refuse(where, info.filename, "unknown member (not a part of a shallownet_fast model)")
     missing = [k for k in _REQUIRED if k not in infos]
     if missing:
         raise ValueError(
             f"{where}: not a ShallowNetClassifier model file (the model format of shallownet_fast; "
             f"missing {', '.join(repr(k) for k in missing)})"
         )
-
     headers = {k: _read_header(where, zf, k, info) for k, info in infos.items()}
-    # The format version first: a file of another version is refused as such.
-    version = _read_data(where, zf, infos, headers, "format_version", (), "iu")
-    if version != FORMAT_VERSION:
-        raise _refuse(
-            where, "format_version",
-            f"model format version {version.item()}; this version of shallownet_fast reads version {FORMAT_VERSION} only",
-        )  # fmt: skip
 
     # Every shape from W1's and W2's, checked before any data is read.
     n_h, n_x = _shape2(where, "W1", headers)
     n_y, n_h2 = _shape2(where, "W2", headers)
     if n_h2 != n_h:
-        raise _refuse(where, "W2", f"shape {(n_y, n_h2)} does not match W1's {n_h} hidden units")
+        raise _refuse(where, "W2", f"shape {(n_y, n_h2)} does not match the {n_h} hidden units of 'W1' (shape {(n_h, n_x)})")
     if n_y == 2:
         raise _refuse(where, "W2", "2 output units (two classes take 1 unit, K > 2 classes K units)")
     n_classes = 2 if n_y == 1 else n_y
@@ -285,6 +284,8 @@ def _read_header(where, zf, member, info):
             else:
                 raise ValueError(f".npy format version {version}")
             offset = fp.tell()
+    except MemoryError:
+        raise
     except _READ_ERRORS as exc:
         raise _refuse(where, member, f"not a readable .npy array ({_text(exc)})") from None
     if dtype.hasobject or dtype.fields is not None or dtype.subdtype is not None or dtype.kind not in "biufU":
@@ -322,6 +323,8 @@ def _read_data(where, zf, infos, headers, member, shape_or_dtype, kinds):
             fp.read(offset)
             data = fp.read(nbytes)
             rest = fp.read(1)  # at the end: the archive's checksum is verified
+    except MemoryError:
+        raise
     except _READ_ERRORS as exc:
         raise _refuse(where, member, f"damaged ({_text(exc)})") from None
     if len(data) != nbytes or rest:

@@ -39,6 +39,8 @@ def _check_output_file(path, inputs=()):
         raise ValueError(f"cannot write {name}: no directory {directory}")
     if os.path.isdir(name):
         raise ValueError(f"cannot write {name}: a directory")
+    if os.path.exists(name) and not os.path.isfile(name):
+        raise ValueError(f"cannot write {name}: not a regular file (a device, a pipe or a socket)")
     if not os.access(directory, os.W_OK | os.X_OK):
         raise ValueError(f"cannot write {name}: no permission to write in {directory}")
 

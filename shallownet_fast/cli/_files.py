@@ -163,7 +163,7 @@ def read_npy_header(f, where):
             shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
         else:
             raise ValueError(f"format version {version}")
-    except (ValueError, EOFError, SyntaxError, TypeError, OverflowError) as exc:
+    except Exception as exc:  # NumPy's header parser (ast, tokenize) on untrusted bytes
         raise ValueError(f"{where}: not a .npy array ({' '.join(str(exc).split())})") from None
     offset = f.tell()
     if dtype.hasobject or dtype.fields is not None or dtype.kind not in "biuf" or len(shape) != 2:
