@@ -255,6 +255,8 @@ def _read_archive(where, zf):
     for k, a in arrays.items():
         if not np.all(np.isfinite(a)):
             raise _refuse(where, k, "holds non-finite values")
+        if k.startswith("state_v") and np.any(a < 0):
+            raise _refuse(where, k, "holds negative values (second moments are squares)")
     strings = {k: _read_data(where, zf, infos, headers, k, headers[k][1], None) for k in headers if headers[k][2].kind == "U"}
     model = {k: np.ascontiguousarray(arrays[k]) for k in PARAM_KEYS}
     model["metadata"] = meta = _check_metadata(where, meta, n_h, n_x)
