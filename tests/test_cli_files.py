@@ -126,3 +126,35 @@ def test_failed_prediction_write_keeps_the_old_file(tmp_path):
         _files.write_predictions(target, "label", Boom())
     assert target.read_text() == "old\n"
     assert os.listdir(tmp_path) == ["p.csv"]
+
+
+def test_reading_a_csv_takes_about_the_memory_of_its_arrays(tmp_path):
+    """Peak traced memory while reading, in a fresh process: at most twice the arrays it returns."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import shallownet_fast
+
+    rng = np.random.default_rng(0)
+    m, k = 50_000, 8
+    X = rng.standard_normal((m, k))
+    labels = np.array(["alpha", "beta", "gamma"])[rng.integers(0, 3, m)]
+    with open(tmp_path / "big.csv", "w") as f:
+        f.write(",".join(f"x{j}" for j in range(k)) + ",label\n")
+        f.writelines(",".join(map(repr, row.tolist())) + f",{lab}\n" for row, lab in zip(X, labels))
+    assert (tmp_path / "big.csv").stat().st_size > 7 << 20
+    code = (
+        "import sys, tracemalloc\n"
+        "from shallownet_fast.cli import _files\n"
+        "tracemalloc.start()\n"
+        "d = _files.read_dataset(sys.argv[1], label='label')\n"
+        "peak = tracemalloc.get_traced_memory()[1]\n"
+        "print(peak, d.X.nbytes + d.codes.nbytes + d.classes.nbytes)\n"
+    )
+    env = dict(os.environ, PYTHONPATH=str(Path(shallownet_fast.__file__).resolve().parents[1]))
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "big.csv")], capture_output=True, text=True,
+                         env=env, timeout=300, check=True).stdout  # fmt: skip
+    peak, final = map(int, out.split())
+    assert final >= m * k * 8
+    assert peak <= 2 * final, f"reading took {peak} bytes for {final} bytes of arrays"
