@@ -260,6 +260,7 @@ def _read_archive(where, zf):
     strings = {k: _read_data(where, zf, infos, headers, k, headers[k][1], None) for k in headers if headers[k][2].kind == "U"}
     model = {k: np.ascontiguousarray(arrays[k]) for k in PARAM_KEYS}
     model["metadata"] = meta = _check_metadata(where, meta, n_h, n_x)
+    _check_hyperparameters(where, meta["params"])
     model["classes"] = _classes_from_strings(where, meta["classes_kind"], meta["classes_dtype"], strings["classes"])
     for k in ("feature_names_in", "columns"):
         model[k] = [str(s) for s in strings[k]] if k in strings else None
@@ -397,6 +398,29 @@ def _check_metadata(where, meta, n_h, n_x):
     return meta
 
 
+def _check_hyperparameters(where, params, cls=None):
+    """The estimator built from `params` (validated as its own checks would), or None without scikit-learn."""
+    if cls is None:
+        try:
+            from . import ShallowNetClassifier as cls
+        except ImportError:  # scikit-learn is optional: the command line needs the checks above only
+            return None
+    est = cls()
+    unknown = sorted(set(params) - set(est.get_params(deep=False)))
+    if unknown:
+        raise _refuse(where, "metadata", f"unknown hyperparameters {unknown}")
+    est.set_params(**params)
+    check = getattr(est, "_check_params", None) or est._validate_params
+    try:
+        check()
+    except (TypeError, ValueError) as exc:
+        raise _refuse(where, "metadata", f"hyperparameters: {_text(exc)}") from None
+    rs = est.random_state
+    if rs is not None and (not isinstance(rs, int) or isinstance(rs, bool) or not 0 <= rs < 2**32):
+        raise _refuse(where, "metadata", f"hyperparameters: random_state must be null or an integer in [0, 2**32), got {rs!r}")
+    return est
+
+
 def _is_real(value, allow_inf=False):
     return (
         isinstance(value, (int, float))
@@ -514,23 +538,9 @@ def save_estimator(est, path):
 
 def load_estimator(cls, path):
     """A fitted `cls` (ShallowNetClassifier) from a model file (the body of its ``load``)."""
-    where = os.fspath(path)
     model = read(path)
     meta = model["metadata"]
-    params = meta["params"]
-    est = cls()
-    unknown = sorted(set(params) - set(est.get_params(deep=False)))
-    if unknown:
-        raise _refuse(where, "metadata", f"unknown hyperparameters {unknown}")
-    est.set_params(**params)
-    check = getattr(est, "_check_params", None) or est._validate_params
-    try:
-        check()
-    except (TypeError, ValueError) as exc:
-        raise _refuse(where, "metadata", f"hyperparameters: {_text(exc)}") from None
-    rs = est.random_state
-    if rs is not None and (not isinstance(rs, int) or isinstance(rs, bool) or not 0 <= rs < 2**32):
-        raise _refuse(where, "metadata", f"hyperparameters: random_state must be null or an integer in [0, 2**32), got {rs!r}")
+    est = _check_hyperparameters(os.fspath(path), meta["params"], cls)
     W = {k: model[k] for k in PARAM_KEYS}
     n_x = W["W1"].shape[1]
     est.classes_ = model["classes"]

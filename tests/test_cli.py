@@ -562,7 +562,7 @@ def test_tampered_models_are_one_line_errors(tmp_path, flower_csv):
     with zipfile.ZipFile(tmp_path / "m.npz") as z:
         items = [(i.filename, z.read(i)) for i in z.infolist()]
     import io
-
+    import json
     def npy(a):
         buf = io.BytesIO()
         np.lib.format.write_array(buf, a)
@@ -574,6 +574,10 @@ def test_tampered_models_are_one_line_errors(tmp_path, flower_csv):
         "version-1": [(n, npy(np.array(1)) if n == "format_version.npy" else d) for n, d in items],
         "twice": items + [items[-1]],
     }
+    meta = json.loads(np.load(io.BytesIO(dict(items)["metadata.npy"])).tobytes())
+    meta["params"]["learning_rate"] = -1.0  # validated as the estimator validates it
+    text = np.frombuffer(json.dumps(meta).encode(), np.uint8)
+    bad["learning-rate"] = [(n, npy(text) if n == "metadata.npy" else d) for n, d in items]
     for name, members in bad.items():
         import warnings
 
@@ -584,3 +588,18 @@ def test_tampered_models_are_one_line_errors(tmp_path, flower_csv):
                     z.writestr(n, d)
         line = assert_one_line_error(run(tmp_path, "predict", f"{name}.npz", "flower.csv", status=2))
         assert f"{name}.npz: " in line, line
+        if name == "learning-rate":
+            assert "learning_rate" in line, line
+
+
+def test_memory_error_is_one_line_with_the_size(files, monkeypatch, capsys):
+    """A MemoryError the size check did not foresee is still one line saying how much was asked for."""
+    from shallownet_fast.cli import _commands
+
+    monkeypatch.chdir(files)
+    monkeypatch.setattr(_commands, "_check_memory", lambda *args: None)
+    status = main(["train", "flower.csv", "--label", "colour", "--out", "m.npz", "--hidden", "1000000000000", "--quiet"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert status == 2 and len(err) == 1, err
+    assert "out of memory" in err[0] and re.search(r"\d+(\.\d+)? TiB", err[0]), err[0]
+    assert not (files / "m.npz").exists()
