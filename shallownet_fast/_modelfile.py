@@ -361,8 +361,9 @@ def _check_metadata(where, meta, n_h, n_x):
         if key not in meta:
             raise bad(f"no {key!r}")
         value = meta[key]
-        if not isinstance(value, kind) or isinstance(value, bool) or (kind is int and value < 0):
-            raise bad(f"{key!r} must be a {'non-negative integer' if kind is int else kind.__name__}, got {value!r}")
+        if not isinstance(value, kind) or isinstance(value, bool) or (kind is int and not 0 <= value < 2**62):
+            what = "an integer in [0, 2**62)" if kind is int else f"a {kind.__name__}"
+            raise bad(f"{key!r} must be {what}, got {value!r}")
     meta.setdefault("dropped_params", [])
     for key in _META_OPTIONAL:
         meta.setdefault(key, None)

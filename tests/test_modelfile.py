@@ -345,6 +345,8 @@ def metadata_cases(good3, add):
     add("metadata-state_family", with_metadata(good3, state_family="lbfgs"))
     add("metadata-state_t-negative", with_metadata(good3, state_t=-1))
     add("metadata-state_t-float", with_metadata(good3, state_t=1.5))
+    add("metadata-state_t-huge", with_metadata(good3, state_t=10**30))
+    add("metadata-t-huge", with_metadata(good3, t=2**64))
     add("metadata-n_iter-bool", with_metadata(good3, n_iter=True))
     add("metadata-loss_curve-strings", with_metadata(good3, loss_curve=["a"]))
     add("metadata-stop_reason", with_metadata(good3, stop_reason="bored"))
