@@ -312,7 +312,12 @@ def _predict(args):
     features = model["columns"] or model["feature_names_in"]
     label = args.label if args.label is not None else meta["label"]
     if features is None:  # columns by position: every column of the file but the label column
-        data = _files.read_dataset(args.data, label=label)
+        try:
+            data = _files.read_dataset(args.data, label=label)
+        except ValueError as exc:
+            if label is not None or "is not a number" not in str(exc):
+                raise
+            raise ValueError(f"{exc} (the model names no columns: give the label column with --label)") from None
         if data.X.shape[1] != n_x:
             raise ValueError(
                 f"{args.data}: {data.X.shape[1]} feature columns"
