@@ -12,13 +12,13 @@ import os
 import numpy as np
 
 __all__ = [
+    "require_matplotlib",
+    "decision_grid",
+    "decision_boundary",
+    "cost_curve",
+    "sweep_grid",
     "benchmark_chart",
     "check_output_path",
-    "cost_curve",
-    "decision_boundary",
-    "decision_grid",
-    "require_matplotlib",
-    "sweep_grid",
 ]
 
 # The course draws its grid with a step of 0.01 and a margin of 1 around the
