@@ -411,7 +411,11 @@ def _check_hyperparameters(where, params, cls=None):
     if unknown:
         raise _refuse(where, "metadata", f"unknown hyperparameters {unknown}")
     est.set_params(**params)
-    check = getattr(est, "_check_params", None) or est._validate_params
+    # The estimator's own checks, whatever they are called (scikit-learn's _validate_params runs its
+    # _parameter_constraints, when it declares them).
+    check = (
+        getattr(est, "_validate_hyperparameters", None) or getattr(est, "_check_params", None) or est._validate_params
+    )
     try:
         check()
     except (TypeError, ValueError) as exc:
