@@ -60,7 +60,11 @@ def _figure(figsize, dpi):
 
 
 def _save(fig, path):
-    fig.savefig(path, dpi=fig.dpi)
+    from ._atomic import atomic_write
+
+    ext = os.path.splitext(os.fspath(path))[1][1:].lower()  # none: PNG, as savefig(path) would
+    with atomic_write(path, "wb") as f:
+        fig.savefig(f, format=ext or "png", dpi=fig.dpi)
     return path
 
 

@@ -16,9 +16,8 @@ import numpy as np
 import pytest
 
 import shallownet_fast
-from shallownet_fast import datasets, fast
-from shallownet_fast import io as snio
-from shallownet_fast.__main__ import COURSE_HIDDEN_SIZES, main
+from shallownet_fast import _modelfile, datasets, fast
+from shallownet_fast.cli import COURSE_HIDDEN_SIZES, main
 
 ROOT = str(Path(shallownet_fast.__file__).resolve().parents[1])  # where the imported package lives
 
@@ -43,7 +42,7 @@ def run_without(cwd, module, *args, status):
     """The command line in a process where `module` cannot be imported."""
     code = (
         "import sys; sys.modules[sys.argv[1]] = None\n"
-        "from shallownet_fast.__main__ import main\n"
+        "from shallownet_fast.cli import main\n"
         "sys.exit(main(sys.argv[2:]))"
     )
     proc = subprocess.run(
@@ -193,13 +192,12 @@ def test_train_then_predict_csv(tmp_path, flower_csv):
     assert "wrote the model to model.npz" in out
 
     with np.load(tmp_path / "model.npz", allow_pickle=False) as z:
-        assert {"W1", "b1", "W2", "b2", "activation", "classes", "mean", "std", "format_version"} <= set(z.files)
+        assert {"W1", "b1", "W2", "b2", "classes", "metadata", "columns", "format_version"} <= set(z.files)
         assert z["W1"].shape == (4, 2) and z["W2"].shape == (1, 4)
         assert list(z["classes"]) == ["blue", "red"] and z["classes"].dtype.kind == "U"
-        assert str(z["activation"]) == "tanh" and int(z["format_version"]) == snio.MODEL_FORMAT_VERSION
-        X, _ = datasets.load_planar_dataset()
-        np.testing.assert_allclose(z["mean"], X.mean(axis=1))
-        np.testing.assert_allclose(z["std"], X.std(axis=1))
+        assert list(z["columns"]) == ["x1", "x2"] and int(z["format_version"]) == 2
+    meta = _modelfile.read(tmp_path / "model.npz")["metadata"]
+    assert meta["params"]["activation"] == "tanh" and meta["label"] == "colour"
 
     out = run(tmp_path, "predict", "model.npz", data.name, "--out", "pred.csv").stdout
     assert "predicted 400 examples" in out and "wrote the predictions to pred.csv" in out
@@ -232,8 +230,9 @@ def test_train_then_predict_npy_three_classes(tmp_path):
     out = run(tmp_path, "train", "train.npy", "--label", "0", "--out", "m.npz", "--iterations", "2000",
               "--hidden", "6", "--learning-rate", "0.5", "--seed", "1", "--quiet").stdout  # fmt: skip
     assert "300 examples, 3 features, label '0' with 3 classes (0, 1, 2)" in out
-    with np.load(tmp_path / "m.npz", allow_pickle=False) as z:
-        assert z["W1"].shape == (6, 3) and z["W2"].shape == (3, 6) and list(z["classes"]) == ["0", "1", "2"]
+    model = _modelfile.read(tmp_path / "m.npz")
+    assert model["W1"].shape == (6, 3) and model["W2"].shape == (3, 6)
+    assert model["classes"].tolist() == [0, 1, 2] and model["classes"].dtype == np.int64  # numbers stay numbers
     run(tmp_path, "predict", "m.npz", "features.npy", "--out", "p.csv")
     header, predicted = read_predictions(tmp_path / "p.csv")
     assert header == "0"
@@ -257,12 +256,14 @@ def test_train_in_chunks_equals_one_nn_model_call(tmp_path, flower_csv, capsys):
     assert main(["train", str(data), "--label", "colour", "--out", str(model), "--iterations", "2500", "--quiet"]) == 0
     X, Y = datasets.load_planar_dataset()
     rows = np.ascontiguousarray(X.T)  # as read from the file: the sums must run in the same order
-    mean, std = snio.standardise(rows)
+    mean, std = rows.mean(axis=0), rows.std(axis=0)
     Xs = ((rows - mean) / std).T
     params = fast.nn_model(Xs, (Y == 0).astype(float), 4, 2500, seed=0)  # class 1 is "red", the label 0
-    saved = snio.load_model(model)["parameters"]
+    # The file holds the same network on raw features: W1 / std, and b1 - (W1 / std) @ mean.
+    expected = dict(params, W1=params["W1"] / std, b1=params["b1"] - (params["W1"] / std) @ mean.reshape(2, 1))
+    saved = _modelfile.read(model)
     for k in ("W1", "b1", "W2", "b2"):
-        np.testing.assert_allclose(saved[k], params[k], rtol=1e-12, atol=1e-14, err_msg=k)
+        np.testing.assert_allclose(saved[k], expected[k], rtol=1e-12, atol=1e-14, err_msg=k)
 
 
 def test_train_progress_line_without_tqdm(tmp_path, flower_csv):
@@ -322,6 +323,11 @@ def files(tmp_path_factory):
     np.save(d / "vector.npy", np.arange(5.0))
     np.save(d / "objects.npy", np.array([[1, "a"]], dtype=object))
     np.savez(d / "incomplete.npz", W1=np.zeros((2, 2)))
+    np.save(d / "no_rows.npy", np.zeros((0, 3)))
+    np.save(d / "huge.npy", np.zeros((2, 3)))
+    (d / "huge.npy").write_bytes((d / "huge.npy").read_bytes().replace(b"(2, 3)", b"(900000000000, 3)"))
+    (d / "empty_label.csv").write_text("a,b,y\n1,2,0\n3,4,\n5,6,1\n")
+    os.mkdir(d / "a_directory")
     run(d, "train", "flower.csv", "--label", "colour", "--out", "model.npz", "--iterations", "10", "--quiet")
     return d
 
@@ -352,6 +358,16 @@ ERRORS = {
     "model misses arrays": ["predict", "incomplete.npz", "flower.csv"],
     "data lacks the features": ["predict", "model.npz", "other_columns.csv"],
     "predictions directory missing": ["predict", "model.npz", "flower.csv", "--out", "no/p.csv"],
+    "0-row npy": ["train", "no_rows.npy", "--label", "0", "--out", "m.npz"],
+    "npy declaring a huge shape": ["train", "huge.npy", "--label", "0", "--out", "m.npz"],
+    "npy declaring a huge shape, predict": ["predict", "model.npz", "huge.npy"],
+    "empty label cell": ["train", "empty_label.csv", "--label", "y", "--out", "m.npz"],
+    "hidden layer larger than memory": ["train", "flower.csv", "--label", "colour", "--out", "m.npz",
+                                        "--hidden", "1000000000000"],  # fmt: skip
+    "demo larger than memory": ["demo", "--hidden", "1000000000000", "--iterations", "1"],
+    "sweep larger than memory": ["sweep", "--hidden-sizes", "1,1000000000000", "--iterations", "1"],
+    "output is a directory": ["train", "flower.csv", "--label", "colour", "--out", "a_directory"],
+    "output is a device": ["predict", "model.npz", "flower.csv", "--out", "/dev/full"],
     "unknown subcommand": ["frobnicate"],
     "no subcommand": [],
     "unknown option": ["demo", "--bogus"],
@@ -385,3 +401,205 @@ def test_errors_are_one_line_with_status_2(files, args, capsys, monkeypatch):
 def test_errors_in_a_process(files, name):
     """The same, as a user sees it: exit status 2, one line, no traceback."""
     assert_one_line_error(run(files, *ERRORS[name], status=2))
+
+
+@pytest.mark.parametrize("name", ["0-row npy", "npy declaring a huge shape", "hidden layer larger than memory",
+                                  "empty label cell"])  # fmt: skip
+def test_more_errors_in_a_process(files, name):
+    line = assert_one_line_error(run(files, *ERRORS[name], status=2))
+    if "memory" in name:
+        assert re.search(r"needs about [\d.]+ [KMGTP]iB of memory", line), line
+    if "label" in name:
+        assert "line 3" in line, line
+
+
+# ------------------------------------------------------------- output paths
+
+
+def _spellings(d):
+    """Every way of naming the data file flower.csv and the model model.npz, from inside `d`."""
+    os.link(d / "flower.csv", d / "hard_flower.csv")
+    os.symlink("flower.csv", d / "soft_flower.csv")
+    os.link(d / "model.npz", d / "hard_model.npz")
+    os.symlink(d / "model.npz", d / "soft_model.npz")
+    os.mkdir(d / "sub")
+    return {
+        "data": ["flower.csv", "./flower.csv", "sub/../flower.csv", str(d / "flower.csv"), "hard_flower.csv",
+                 "soft_flower.csv"],
+        "model": ["model.npz", "./model.npz", str(d / "model.npz"), "hard_model.npz", "soft_model.npz"],
+    }  # fmt: skip
+
+
+def test_outputs_never_overwrite_inputs(tmp_path, flower_csv):
+    run(tmp_path, "train", "flower.csv", "--label", "colour", "--out", "model.npz", "--iterations", "10", "--quiet")
+    names = _spellings(tmp_path)
+    before = {p: p.read_bytes() for p in (tmp_path / "flower.csv", tmp_path / "model.npz")}
+    commands = []
+    for out in names["data"]:
+        commands.append(["train", "flower.csv", "--label", "colour", "--out", out, "--iterations", "10"])
+        commands.append(["train", "soft_flower.csv", "--label", "colour", "--out", out, "--iterations", "10"])
+        commands.append(["predict", "model.npz", "flower.csv", "--out", out])
+    for out in names["model"]:
+        commands.append(["predict", "model.npz", "flower.csv", "--out", out])
+        commands.append(["predict", "hard_model.npz", "flower.csv", "--out", out])
+    for args in commands:
+        line = assert_one_line_error(run(tmp_path, *args, status=2))
+        assert "refusing to overwrite" in line, (args, line)
+        for path, data in before.items():
+            assert path.read_bytes() == data, (args, path)
+
+
+def test_a_failed_model_write_keeps_the_old_model(tmp_path, flower_csv, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", "flower.csv", "--label", "colour", "--out", "model.npz", "--iterations", "10", "--quiet"]) == 0
+    old = (tmp_path / "model.npz").read_bytes()
+    real, calls = np.lib.format.write_array, []
+
+    def disk_full_at_the_third_member(fp, array, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise OSError(28, "No space left on device")
+        return real(fp, array, *args, **kwargs)
+
+    monkeypatch.setattr(np.lib.format, "write_array", disk_full_at_the_third_member)
+    capsys.readouterr()
+    assert main(["train", "flower.csv", "--label", "colour", "--out", "model.npz", "--iterations", "20", "--quiet"]) == 2
+    captured = capsys.readouterr()
+    assert "No space left on device" in captured.err and "wrote" not in captured.out
+    assert (tmp_path / "model.npz").read_bytes() == old
+    assert sorted(os.listdir(tmp_path)) == ["flower.csv", "model.npz"]
+
+
+def test_a_failed_predictions_write_keeps_the_old_file(tmp_path, flower_csv, monkeypatch, capsys):
+    from shallownet_fast.cli import _files
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", "flower.csv", "--label", "colour", "--out", "model.npz", "--iterations", "10", "--quiet"]) == 0
+    (tmp_path / "p.csv").write_text("old predictions\n")
+
+    def failing(f, header, predictions):
+        f.write(header + "\n")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(_files, "_write_column", failing)
+    capsys.readouterr()
+    assert main(["predict", "model.npz", "flower.csv", "--out", "p.csv"]) == 2
+    assert "wrote" not in capsys.readouterr().out
+    assert (tmp_path / "p.csv").read_text() == "old predictions\n"
+    assert sorted(os.listdir(tmp_path)) == ["flower.csv", "model.npz", "p.csv"]
+
+
+# ------------------------------------------------------------- labels
+
+
+def test_numeric_labels_are_numbers(tmp_path):
+    X, Y = datasets.load_planar_dataset()
+    spellings = {0: ("1", "1.0", " 1.00"), 1: ("2", "2.0", "2e0")}
+    rows = [f"{float(p)!r},{float(q)!r},{spellings[c][i % 3]}\n" for i, ((p, q), c) in enumerate(zip(X.T, Y.ravel()))]
+    (tmp_path / "d.csv").write_text("a,b,y\n" + "".join(rows))
+    out = run(tmp_path, "train", "d.csv", "--label", "y", "--out", "m.npz", "--iterations", "1000", "--quiet").stdout
+    assert "with 2 classes (1, 2)" in out
+    assert _modelfile.read(tmp_path / "m.npz")["classes"].tolist() == [1, 2]
+    out = run(tmp_path, "predict", "m.npz", "d.csv", "--out", "p.csv").stdout
+    header, predicted = read_predictions(tmp_path / "p.csv")
+    assert set(predicted) == {"1", "2"}
+    accuracy = np.mean(predicted == np.where(Y.ravel() == 0, "1", "2"))
+    assert f"accuracy {accuracy:.2%}" in out and accuracy > 0.6
+
+
+# ------------------------------------------------------------- one model format
+
+
+def test_cli_model_loads_in_the_estimator(tmp_path, flower_csv):
+    pytest.importorskip("sklearn")
+    from shallownet_fast import ShallowNetClassifier
+
+    data, labels = flower_csv
+    run(tmp_path, "train", data.name, "--label", "colour", "--out", "m.npz", "--iterations", "2000", "--quiet")
+    run(tmp_path, "predict", "m.npz", data.name, "--out", "p.csv")
+    est = ShallowNetClassifier.load(tmp_path / "m.npz")
+    X, _ = datasets.load_planar_dataset()
+    assert est.classes_.tolist() == ["blue", "red"] and est.activation == "tanh" and est.hidden_units == 4
+    np.testing.assert_array_equal(est.predict(X.T), read_predictions(tmp_path / "p.csv")[1])
+    for backend in ("fast", "reference"):  # and training goes on from it
+        est2 = ShallowNetClassifier.load(tmp_path / "m.npz").set_params(backend=backend, max_iter=5, warm_start=True)
+        est2.partial_fit(X.T, labels)
+        assert est2.n_iter_ == 2001
+
+
+@pytest.mark.parametrize("backend", ["fast", "reference"])
+@pytest.mark.parametrize("kind", ["str", "int", "float"])
+def test_estimator_model_predicts_on_the_command_line(tmp_path, backend, kind):
+    pytest.importorskip("sklearn")
+    from shallownet_fast import ShallowNetClassifier
+
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((90, 3))
+    codes = np.argmax(X @ rng.standard_normal((3, 3)), axis=1)
+    y = {"str": np.array(["ant", "bee", "cat"]), "int": np.array([-1, 5, 7]), "float": np.array([1.0, 2.0, 3.0])}[kind][codes]
+    est = ShallowNetClassifier(hidden_units=6, max_iter=30, backend=backend, random_state=0, learning_rate=0.01)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(X, y)
+    est.save(tmp_path / "est.npz")
+    np.save(tmp_path / "X.npy", X)
+    out = run(tmp_path, "predict", "est.npz", "X.npy", "--out", "p.csv").stdout
+    assert "predicted 90 examples" in out
+    header, predicted = read_predictions(tmp_path / "p.csv")
+    expected = [str(v) if kind != "float" else f"{float(v):g}" for v in est.predict(X)]
+    assert header == "label" and predicted.tolist() == expected
+    np.save(tmp_path / "Xy.npy", np.column_stack([X, codes]))  # with a label column: --label names it
+    proc = run(tmp_path, "predict", "est.npz", "Xy.npy", "--label", "3")
+    assert "against the column '3'" in proc.stderr and proc.stdout.splitlines()[1:] == expected
+
+
+def test_tampered_models_are_one_line_errors(tmp_path, flower_csv):
+    run(tmp_path, "train", "flower.csv", "--label", "colour", "--out", "m.npz", "--iterations", "10", "--quiet")
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "m.npz") as z:
+        items = [(i.filename, z.read(i)) for i in z.infolist()]
+    import io
+    import json
+    def npy(a):
+        buf = io.BytesIO()
+        np.lib.format.write_array(buf, a)
+        return buf.getvalue()
+
+    bad = {
+        "W2-wide": [(n, npy(np.zeros((1, 9))) if n == "W2.npy" else d) for n, d in items],
+        "classes-3": [(n, npy(np.array(["a", "b", "c"])) if n == "classes.npy" else d) for n, d in items],
+        "version-1": [(n, npy(np.array(1)) if n == "format_version.npy" else d) for n, d in items],
+        "twice": items + [items[-1]],
+    }
+    meta = json.loads(np.load(io.BytesIO(dict(items)["metadata.npy"])).tobytes())
+    meta["params"]["learning_rate"] = -1.0  # validated as the estimator validates it
+    text = np.frombuffer(json.dumps(meta).encode(), np.uint8)
+    bad["learning-rate"] = [(n, npy(text) if n == "metadata.npy" else d) for n, d in items]
+    for name, members in bad.items():
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with zipfile.ZipFile(tmp_path / f"{name}.npz", "w") as z:
+                for n, d in members:
+                    z.writestr(n, d)
+        line = assert_one_line_error(run(tmp_path, "predict", f"{name}.npz", "flower.csv", status=2))
+        assert f"{name}.npz: " in line, line
+        if name == "learning-rate":
+            assert "learning_rate" in line, line
+
+
+def test_memory_error_is_one_line_with_the_size(files, monkeypatch, capsys):
+    """A MemoryError the size check did not foresee is still one line saying how much was asked for."""
+    from shallownet_fast.cli import _commands
+
+    monkeypatch.chdir(files)
+    monkeypatch.setattr(_commands, "_check_memory", lambda *args: None)
+    status = main(["train", "flower.csv", "--label", "colour", "--out", "m.npz", "--hidden", "1000000000000", "--quiet"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert status == 2 and len(err) == 1, err
+    assert "out of memory" in err[0] and re.search(r"\d+(\.\d+)? TiB", err[0]), err[0]
+    assert not (files / "m.npz").exists()

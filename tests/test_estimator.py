@@ -793,7 +793,7 @@ def test_save_load(tmp_path, labels):
     path = tmp_path / "model.npz"
     clf.save(path)
     with np.load(path, allow_pickle=False) as f:  # plain arrays only
-        assert int(f["format_version"]) == 1 and f["classes"].dtype.kind == "U"
+        assert int(f["format_version"]) == 2 and f["classes"].dtype.kind == "U"
     loaded = ShallowNetClassifier.load(path)
     assert loaded.get_params() == clf.get_params()
     assert loaded.classes_.dtype == clf.classes_.dtype
@@ -827,10 +827,10 @@ def test_load_refuses_unknown_versions(tmp_path):
     clf.save(tmp_path / "m.npz")
     with np.load(tmp_path / "m.npz") as f:
         data = dict(f)
-    data["format_version"] = np.array(2)
-    np.savez(tmp_path / "v2.npz", **data)
-    with pytest.raises(ValueError, match="format version 2"):
-        ShallowNetClassifier.load(tmp_path / "v2.npz")
+    data["format_version"] = np.array(3)
+    np.savez(tmp_path / "v3.npz", **data)
+    with pytest.raises(ValueError, match="format version 3"):
+        ShallowNetClassifier.load(tmp_path / "v3.npz")
     np.savez(tmp_path / "other.npz", W1=np.zeros((2, 2)))
     with pytest.raises(ValueError, match="not a ShallowNetClassifier model"):
         ShallowNetClassifier.load(tmp_path / "other.npz")

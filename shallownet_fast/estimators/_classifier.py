@@ -18,9 +18,6 @@ batch_size=n_samples``.)
 scikit-learn is an optional dependency: ``pip install "shallownet_fast[sklearn]"``.
 """
 
-import json
-import math
-import numbers
 from typing import ClassVar
 
 import numpy as np
@@ -36,7 +33,6 @@ from ._base import (
 try:
     from sklearn.base import ClassifierMixin, _fit_context
     from sklearn.utils.multiclass import check_classification_targets, unique_labels
-    from sklearn.utils.validation import check_is_fitted
 except ImportError as exc:  # pragma: no cover - _base raises first
     raise ImportError(_INSTALL_HINT) from exc
 
@@ -44,8 +40,6 @@ from .. import reference as _ref
 from .._labels import encode_labels, one_hot
 
 __all__ = ["ShallowNetClassifier"]
-
-FORMAT_VERSION = 1
 
 
 class ShallowNetClassifier(ClassifierMixin, BaseShallowNet):
@@ -394,154 +388,47 @@ class ShallowNetClassifier(ClassifierMixin, BaseShallowNet):
     # ------------------------------------------------------------ persistence
 
     def save(self, path):
-        """Write the fitted model to `path`, a plain .npz (read back with :meth:`load`).
+        """Write the fitted model to `path`, the model file of :mod:`shallownet_fast._modelfile`.
 
         The file holds only arrays of numbers and of unicode strings (it loads
         with ``np.load(path, allow_pickle=False)``): the parameters, the
         classes (as strings, with their kind to restore them), the
-        hyperparameters as JSON, the training history, the optimizer's state
-        and ``format_version``.  `callback` and a RandomState `random_state`
-        are not stored (they load as None).  NumPy adds ".npz" to a path
-        without it.
+        hyperparameters and the training history as JSON, the optimizer's
+        state and ``format_version``.  `callback` and a RandomState
+        `random_state` are not stored (they load as None).  The file is written
+        as named, through a temporary file: a failed write leaves an existing
+        file as it was.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            Where to write the model.
         """
-        check_is_fitted(self)
-        params = self.get_params(deep=False)
-        dropped = [k for k in ("callback", "random_state") if params[k] is not None and not _is_jsonable(params[k])]
-        for k in dropped:
-            params[k] = None
-        params = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in params.items()}
-        kind, strings = _classes_to_strings(self.classes_)
-        W = self._current_parameters()
-        arrays = {
-            "format_version": np.array(FORMAT_VERSION),
-            "params_json": np.array(json.dumps(params)),
-            "dropped_params": np.array(dropped, dtype=str),
-            "classes": strings,
-            "classes_kind": np.array(kind),
-            "classes_dtype": np.array(str(self.classes_.dtype)),
-            "dtype": np.array(str(W["W1"].dtype)),
-            "n_features_in": np.array(self.n_features_in_),
-            "n_iter": np.array(self.n_iter_),
-            "t": np.array(self.t_),
-            "loss": np.array(_none_to_nan(self.loss_)),
-            "loss_curve": np.array(self.loss_curve_, dtype=np.float64),
-            "best_loss": np.array(_none_to_nan(self.best_loss_)),
-            "early_stopping_history": np.array(self.validation_scores_ is not None),
-            "validation_scores": np.array(self.validation_scores_ or [], dtype=np.float64),
-            "validation_loss_curve": np.array(self.validation_loss_curve_ or [], dtype=np.float64),
-            "best_validation_score": np.array(_none_to_nan(self.best_validation_score_)),
-            "no_improvement_count": np.array(self._no_improvement_count),
-            "stop_reason": np.array(self.stop_reason_ or ""),
-            "state_family": np.array(self._state_family),
-            "state_t": np.array(self._solver_state["t"]),
-            **{k: W[k] for k in W},
-            **{"state_" + k: a for k, a in self._solver_state.items() if k != "t"},
-        }
-        if hasattr(self, "feature_names_in_"):
-            arrays["feature_names_in"] = np.asarray(self.feature_names_in_, dtype=str)
-        if self._best_params is not None:
-            arrays.update({"best_" + k: a for k, a in self._best_params.items()})
-        np.savez(path, **arrays)
+        from .. import _modelfile
+
+        _modelfile.save_estimator(self, path)
 
     @classmethod
     def load(cls, path):
-        """A fitted ShallowNetClassifier from a file written by :meth:`save`.
+        """A fitted ShallowNetClassifier from a file written by :meth:`save` (or by ``shallownet-fast train``).
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            A model file.
+
+        Returns
+        -------
+        ShallowNetClassifier
+            The fitted estimator.
 
         Raises
         ------
         ValueError
-            When the file is not a ShallowNetClassifier model, or was written in
-            a format version this version of shallownet_fast does not read.
+            When the file is not a model file of the format version this
+            version of shallownet_fast reads, or any part of it is inconsistent
+            (the message names the file and the member).
         """
-        with np.load(path, allow_pickle=False) as f:
-            data = {k: f[k] for k in f.files}
-        if "format_version" not in data or "params_json" not in data:
-            raise ValueError(f"{path!r} is not a ShallowNetClassifier model file (it has no format_version)")
-        version = int(data["format_version"])
-        if version != FORMAT_VERSION:
-            raise ValueError(
-                f"{path!r} has model format version {version}; this version of shallownet_fast reads version "
-                f"{FORMAT_VERSION} only (upgrade shallownet_fast to read newer files)"
-            )
-        params = json.loads(str(data["params_json"]))
-        known = set(cls().get_params(deep=False))
-        est = cls(**{k: v for k, v in params.items() if k in known})
-        est.classes_ = _classes_from_strings(str(data["classes_kind"]), data["classes"], str(data["classes_dtype"]))
-        est.n_features_in_ = int(data["n_features_in"])
-        if "feature_names_in" in data:
-            est.feature_names_in_ = data["feature_names_in"].astype(object)
-        W = {k: np.ascontiguousarray(data[k]) for k in ("W1", "b1", "W2", "b2")}
-        state = {
-            k[len("state_") :]: np.ascontiguousarray(data[k])
-            for k in data
-            if k.startswith("state_") and k not in ("state_t", "state_family")
-        }
-        state["t"] = int(data["state_t"])
-        est._state_family = str(data["state_family"])
-        est.n_outputs_ = W["W2"].shape[0]
-        est.n_layers_ = 3
-        est.out_activation_ = "logistic" if len(est.classes_) == 2 else "softmax"
-        est.n_iter_ = int(data["n_iter"])
-        est.t_ = int(data["t"])
-        loss = float(data["loss"])
-        est.loss_ = None if math.isnan(loss) else loss
-        est.loss_curve_ = data["loss_curve"].tolist()
-        es = bool(data["early_stopping_history"])
-        best_loss = float(data["best_loss"])
-        est.best_loss_ = None if es else best_loss
-        est.validation_scores_ = data["validation_scores"].tolist() if es else None
-        est.validation_loss_curve_ = data["validation_loss_curve"].tolist() if es else None
-        est.best_validation_score_ = float(data["best_validation_score"]) if es else None
-        est._no_improvement_count = int(data["no_improvement_count"])
-        est.stop_reason_ = str(data["stop_reason"]) or None
-        est._best_params = {k: data["best_" + k].copy() for k in W} if "best_W1" in data else None
-        est._publish(W, state)
-        return est
+        from .. import _modelfile
 
-
-
-def _none_to_nan(value):
-    return np.nan if value is None else value
-
-
-def _is_jsonable(value):
-    try:
-        json.dumps(value)
-    except (TypeError, ValueError):
-        return False
-    return True
-
-
-def _classes_to_strings(classes):
-    """(kind, unicode array) of the class labels; the kind restores them."""
-    values = classes.tolist()
-    if classes.dtype.kind == "b" or all(isinstance(c, bool) for c in values):
-        kind = "bool"
-    elif classes.dtype.kind in "iu" or all(isinstance(c, numbers.Integral) for c in values):
-        kind = "int"
-    elif classes.dtype.kind == "f" or all(isinstance(c, numbers.Real) for c in values):
-        kind = "float"
-    else:
-        kind = "str"
-    strings = [repr(float(c)) if kind == "float" else str(c) for c in values]
-    return kind, np.array(strings, dtype=str)
-
-
-def _classes_from_strings(kind, strings, dtype):
-    strings = [str(s) for s in strings]
-    if kind == "bool":
-        values = [s == "True" for s in strings]
-    elif kind == "int":
-        values = [int(s) for s in strings]
-    elif kind == "float":
-        values = [float(s) for s in strings]
-    else:
-        values = strings
-    dtype = np.dtype(dtype)
-    if dtype.kind == "O":
-        out = np.empty(len(values), dtype=object)
-        out[:] = values
-        return out
-    if dtype.kind == "U":
-        return np.array(values, dtype=str)
-    return np.array(values, dtype=dtype)
+        return _modelfile.load_estimator(cls, path)
