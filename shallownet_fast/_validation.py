@@ -11,11 +11,17 @@ import numbers
 
 import numpy as np
 
+from . import _threads
+
 ACTIVATIONS = ("tanh", "relu", "leaky_relu", "sigmoid")
+SOLVERS = ("gd", "sgd", "adam")
 INITS = ("normal", "zeros", "xavier", "he")
 PARAM_KEYS = ("W1", "b1", "W2", "b2")
 GRAD_KEYS = ("dW1", "db1", "dW2", "db2")
-MAX_THREADS = 4096  # BLAS libraries take the count as a C int; no machine has more cores
+
+# The compiled kernels hand sizes, strides and leading dimensions to BLAS as C ints: no dimension of an
+# array they take may exceed this (the reference, in NumPy, has no such limit).
+_KERNEL_MAX_DIM = 2**31 - 1
 
 
 def _learning_rate_in(dtype, lr):
@@ -158,12 +164,21 @@ class Checks:
 
 
     def check_n_threads(self, n_threads):
+        """None, or a thread count from 1 to what this machine can run (_threads.max_threads())."""
         if n_threads is None:
             return None
         n = self.check_positive_int("n_threads", n_threads)
-        if n > MAX_THREADS:
-            raise ValueError(f"n_threads must be at most {MAX_THREADS}, got {n_threads}")
+        limit = _threads.max_threads()
+        if n > limit:
+            raise ValueError(
+                f"n_threads must be at most {limit} ({_threads.usable_cores()} usable CPUs), got {n_threads}"
+            )
         return n
+
+    def check_init(self, init):
+        if init not in INITS:
+            raise ValueError(f"init must be one of {INITS}, got {init!r}")
+        return init
 
 
     def _check_dict(self, name, d, keys):
@@ -301,29 +316,32 @@ class Checks:
         return params, grads, _learning_rate_in(dtype, lr)
 
 
-    def check_training_inputs(self, X, Y, n_h, num_iterations, learning_rate, activation, parameters, init, seed, n_threads):
-        """Checks of nn_model's arguments; the starting parameters are drawn here when none are given."""
-        from .reference import initialize_parameters
+    def check_training_inputs(
+        self, X, Y, n_h, num_iterations, learning_rate, activation, parameters, init, n_threads
+    ):
+        """Checks of nn_model's arguments.
+
+        Returns ``(X, Y, params, n_h, num_iterations, learning_rate, n_threads)``
+        in one working dtype, with params the checked (W1, b1, W2, b2), or None
+        when `parameters` is None (the caller draws them, in X's dtype, with
+        `init`).
+        """
         self.check_activation(activation)
         n_h = self.check_positive_int("n_h", n_h)
         num_iterations = self.check_positive_int("num_iterations", num_iterations, minimum=0)
         lr = self.check_learning_rate(learning_rate)
-        self.check_n_threads(n_threads)
+        n_threads = self.check_n_threads(n_threads)
         X = self.check_X(X, allow_empty=False)
         Y = self.check_Y(Y, X, X.dtype)
         if parameters is None:
-            if init not in INITS:
-                raise ValueError(f"init must be one of {INITS}, got {init!r}")
-            params = initialize_parameters(X.shape[0], n_h, Y.shape[0], init=init, seed=seed, dtype=X.dtype)
-            W1, b1, W2, b2 = (params[k] for k in PARAM_KEYS)
-        else:
-            W1, b1, W2, b2 = self.check_parameters(parameters, n_x=X.shape[0], n_y=Y.shape[0])
-            if W1.shape[0] != n_h:
-                raise ValueError(f"n_h={n_h} does not agree with the given parameters: W1 has {describe(W1)}")
+            self.check_init(init)
+            return X, Y, None, n_h, num_iterations, _learning_rate_in(X.dtype, lr), n_threads
+        W1, b1, W2, b2 = self.check_parameters(parameters, n_x=X.shape[0], n_y=Y.shape[0])
+        if W1.shape[0] != n_h:
+            raise ValueError(f"n_h={n_h} does not agree with the given parameters: W1 has {describe(W1)}")
         dtype = working_dtype(X, W1)
         X, Y, W1, b1, W2, b2 = (a.astype(dtype, copy=False) for a in (X, Y, W1, b1, W2, b2))
-        return X, Y, (W1, b1, W2, b2), num_iterations, _learning_rate_in(dtype, lr)
-
+        return X, Y, (W1, b1, W2, b2), n_h, num_iterations, _learning_rate_in(dtype, lr), n_threads
 
     def check_diverged(self, arrays, learning_rate, iteration):
         """FloatingPointError when training has made any parameter NaN or infinite."""
@@ -334,23 +352,40 @@ class Checks:
             )
 
 
-_default = Checks()
-check_array = _default.check_array
-check_X = _default.check_X
-check_Y = _default.check_Y
-check_activation = _default.check_activation
-check_positive_int = _default.check_positive_int
-check_learning_rate = _default.check_learning_rate
-check_n_threads = _default.check_n_threads
-_check_dict = _default._check_dict
-check_parameters = _default.check_parameters
-check_grads = _default.check_grads
-check_probabilities = _default.check_probabilities
-_common_forward_inputs = _default._common_forward_inputs
-check_forward_inputs = _default.check_forward_inputs
-check_cache = _default.check_cache
-check_cost_inputs = _default.check_cost_inputs
-check_backward_inputs = _default.check_backward_inputs
-check_update_inputs = _default.check_update_inputs
-check_training_inputs = _default.check_training_inputs
-check_diverged = _default.check_diverged
+numpy_checks = Checks()  # with NumPy's finiteness test: the reference's checks
+check_array = numpy_checks.check_array
+check_X = numpy_checks.check_X
+check_Y = numpy_checks.check_Y
+check_activation = numpy_checks.check_activation
+check_positive_int = numpy_checks.check_positive_int
+check_learning_rate = numpy_checks.check_learning_rate
+check_n_threads = numpy_checks.check_n_threads
+check_init = numpy_checks.check_init
+_check_dict = numpy_checks._check_dict
+check_parameters = numpy_checks.check_parameters
+check_grads = numpy_checks.check_grads
+check_probabilities = numpy_checks.check_probabilities
+_common_forward_inputs = numpy_checks._common_forward_inputs
+check_forward_inputs = numpy_checks.check_forward_inputs
+check_cache = numpy_checks.check_cache
+check_cost_inputs = numpy_checks.check_cost_inputs
+check_backward_inputs = numpy_checks.check_backward_inputs
+check_update_inputs = numpy_checks.check_update_inputs
+check_training_inputs = numpy_checks.check_training_inputs
+check_diverged = numpy_checks.check_diverged
+
+
+def check_kernel_sizes(*arrays):
+    """ValueError unless every dimension of the 2-D `arrays` fits the compiled kernels (_KERNEL_MAX_DIM).
+
+    `arrays` alternate names and arrays: ``check_kernel_sizes("X", X, "W1", W1)``.  Arrays reach the
+    kernels C-contiguous, so their leading dimensions are their column counts: checking the dimensions
+    checks the strides too.
+    """
+    limit = _KERNEL_MAX_DIM
+    for i in range(1, len(arrays), 2):
+        rows, cols = arrays[i].shape
+        if rows > limit or cols > limit:
+            name = arrays[i - 1]
+            count, what = (rows, "rows") if rows > limit else (cols, "columns")
+            raise ValueError(f"{name} has {count} {what}; the compiled kernels take at most {limit}")

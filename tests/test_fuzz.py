@@ -62,7 +62,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 
-from shallownet_fast import _validation, fast, reference
+from shallownet_fast import _params, _validation, fast, reference
 
 FUNCTIONS = tuple(reference.__all__)  # every public function (test_api checks both modules agree)
 # Examples per function (x SHALLOWNET_FUZZ_SCALE).  initialize_parameters and
@@ -739,8 +739,8 @@ def _training_problem(case):
     lr, activation, parameters, init, seed, n_threads = (kwargs.get(k, d) for k, d in zip(names, defaults))
     with _quiet(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        X, Y, (W1, b1, W2, b2), iterations, lr = _validation.check_training_inputs(
-            X, Y, n_h, iterations, lr, activation, parameters, init, seed, n_threads
+        X, Y, (W1, b1, W2, b2), iterations, lr, _ = _params.training_start(
+            _validation.numpy_checks, X, Y, n_h, iterations, lr, activation, parameters, init, seed, n_threads
         )
     return X, Y, {"W1": W1, "b1": b1, "W2": W2, "b2": b2}, iterations, lr, activation
 
