@@ -10,7 +10,7 @@ import pytest
 
 pytest.importorskip("pytest_benchmark")
 
-from shallownet_fast import bench as B  # noqa: E402
+import report as B  # noqa: E402
 
 ROUND_TIME = 0.05
 ROUNDS = 3

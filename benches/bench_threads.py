@@ -11,7 +11,7 @@ import pytest
 pytest.importorskip("pytest_benchmark")
 threadpoolctl = pytest.importorskip("threadpoolctl")
 
-from shallownet_fast import bench as B  # noqa: E402
+import report as B  # noqa: E402
 
 ITERATIONS, ROUNDS, REPEATS = 10, 3, 3
 

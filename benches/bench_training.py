@@ -9,7 +9,7 @@ import pytest
 
 pytest.importorskip("pytest_benchmark")
 
-from shallownet_fast import bench as B  # noqa: E402
+import report as B  # noqa: E402
 
 # (iterations per round, rounds) when benchmarking; iterations when smoke-testing (--benchmark-disable).
 ITERATIONS = {"W1": (1000, 5), "W2": (10, 5), "W3": (2, 3)}

@@ -23,7 +23,8 @@ import time
 import numpy as np
 from threadpoolctl import threadpool_info
 
-from shallownet_fast import bench, fast, reference
+import report as bench
+from shallownet_fast import fast, reference
 from shallownet_fast._dispatch import kernels
 
 SETTLE_S = 0.3

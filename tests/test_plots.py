@@ -100,25 +100,6 @@ def test_sweep_grid(tmp_path, flower_model):
     assert_real_image(path, 2 * 3 * 80, 2 * 3 * 80)  # 3 panels in 2 columns: 2 rows
 
 
-BENCH_ROWS = [  # the shape of shallownet_fast.bench's report["results"]
-    {"section": "train", "workload": "W1", "dtype": "float64", "contender": "reference", "median_s": 6.0e-5},
-    {"section": "train", "workload": "W1", "dtype": "float64", "contender": "fast", "median_s": 8.0e-6},
-    {"section": "train", "workload": "W2", "dtype": "float64", "contender": "reference", "median_s": 9.0e-3},
-    {"section": "train", "workload": "W2", "dtype": "float64", "contender": "fast", "median_s": 2.0e-3},
-    {"section": "train", "workload": "W2", "dtype": "float64", "contender": "sklearn", "median_s": 1.1e-2},
-]
-
-
-def test_benchmark_chart(tmp_path):
-    path = plots.benchmark_chart(BENCH_ROWS, tmp_path / "bench.png")
-    assert_real_image(path, 800, 480)
-
-
-def test_benchmark_chart_needs_results(tmp_path):
-    with pytest.raises(ValueError, match="no benchmark results"):
-        plots.benchmark_chart([], tmp_path / "bench.png")
-
-
 def test_check_output_path(tmp_path):
     plots.check_output_path(tmp_path / "fine.png")
     plots.check_output_path(tmp_path / "no_extension")
