@@ -464,3 +464,108 @@ def test_quick_forward_checks_take_the_common_case(backend, dtype):
             assert checks._common_forward_inputs(Xb, q, "tanh", True) is None, (k, bad)
             with pytest.raises(ValueError, match=f"{k} must contain only finite values"):
                 backend.predict(q, Xb)
+
+
+# ---------------------------------------------------------------- sizes the compiled kernels take
+
+
+class _NoKernels:
+    """Stands for the compiled module: any use of it is a failure (the checks must come first)."""
+
+    def __getattr__(self, name):
+        raise AssertionError(f"the kernel {name} was reached")
+
+
+def _small_limit(monkeypatch, limit=5):
+    monkeypatch.setattr(_validation, "_KERNEL_MAX_DIM", limit)
+
+
+def _sized(n_x=N_X, n_h=N_H, n_y=1, m=4):
+    X = np.random.default_rng(7).standard_normal((n_x, m))
+    Y = np.zeros((n_y, m))
+    Y[0] = 1
+    return X, Y, make_parameters(8, n_x, n_h, n_y)
+
+
+@pytest.mark.parametrize(
+    ("sizes", "message"),
+    [
+        ({"m": 6}, "X has 6 columns"),
+        ({"n_x": 6}, "X has 6 rows"),
+        ({"n_h": 6}, "(W1 has 6 rows|W2 has 6 columns)"),  # backward_propagation takes no W1
+        ({"n_y": 6}, "W2 has 6 rows"),
+    ],
+    ids=["examples", "features", "hidden", "outputs"],
+)
+def test_fast_refuses_sizes_beyond_a_c_int_before_any_kernel(monkeypatch, sizes, message):
+    """With the limit lowered to 5, every entry point of fast that reaches the kernels names the argument
+    and the limit; the reference has no limit."""
+    import shallownet_fast.fast as fast
+
+    X, Y, params = _sized(**sizes)
+    cache = reference.forward_propagation(X, params)[1]
+    _small_limit(monkeypatch)
+    monkeypatch.setattr(fast, "_core", _NoKernels())
+    calls = {
+        "forward_propagation": lambda m: m.forward_propagation(X, params),
+        "backward_propagation": lambda m: m.backward_propagation(params, cache, X, Y),
+        "nn_model": lambda m: m.nn_model(X, Y, params["W1"].shape[0], 2, parameters=params),
+        "predict": lambda m: m.predict(params, X),
+    }
+    for name, call in calls.items():
+        call(reference)  # unlimited
+        with pytest.raises(ValueError, match=f"{message}; the compiled kernels take at most 5"):
+            call(fast)
+    if "m" in sizes or "n_y" in sizes:
+        A2 = cache["A2"]
+        reference.compute_cost(A2, Y)
+        what = "columns" if "m" in sizes else "rows"
+        with pytest.raises(ValueError, match=f"A2 has 6 {what}; the compiled kernels take at most 5"):
+            fast.compute_cost(A2, Y)
+
+
+def test_the_limit_lets_sizes_up_to_it_through(monkeypatch):
+    import shallownet_fast.fast as fast
+
+    X, Y, params = _sized(n_x=5, n_h=5, m=5)
+    _small_limit(monkeypatch)
+    got = fast.nn_model(X, Y, 5, 3, parameters=params)
+    expected = reference.nn_model(X, Y, 5, 3, parameters=params)
+    for key in PARAM_KEYS:
+        np.testing.assert_allclose(got[key], expected[key], rtol=1e-10, atol=1e-12)
+
+
+def test_minibatch_fast_path_refuses_sizes_beyond_a_c_int(monkeypatch):
+    from shallownet_fast import _minibatch
+
+    X, Y, params = _sized(m=6)
+    sw = np.ones(6)
+    kw = dict(activation="tanh", solver="sgd", learning_rate=0.1, momentum=0.9, nesterov=False, beta_1=0.9,
+              beta_2=0.999, epsilon=1e-8, alpha=0.0)  # fmt: skip
+    _small_limit(monkeypatch)
+    monkeypatch.setattr(_minibatch, "_core", _NoKernels())
+    p = {k: a.copy() for k, a in params.items()}
+    _minibatch.run_epoch("reference", X, Y, sw, None, 2, p, _minibatch.make_state(p, "sgd"), **kw)
+    p = {k: a.copy() for k, a in params.items()}
+    with pytest.raises(ValueError, match="X has 6 columns; the compiled kernels take at most 5"):
+        _minibatch.run_epoch("fast", X, Y, sw, None, 2, p, _minibatch.make_state(p, "sgd"), **kw)
+    for key in PARAM_KEYS:
+        np.testing.assert_array_equal(p[key], params[key])
+
+
+# ---------------------------------------------------------------- NumPy integers
+
+
+@pytest.mark.parametrize("kind", [np.uint8, np.int16, np.int64, np.uint64])
+def test_numpy_integers_are_accepted_like_python_integers(backend, kind):
+    """n_h, num_iterations, n_threads and seed as NumPy integers give what the Python integers give."""
+    X, Y, _ = _sized(m=M)
+    expected = backend.nn_model(X, Y, 4, 3, seed=2, n_threads=2)
+    got = backend.nn_model(X, Y, kind(4), kind(3), seed=kind(2), n_threads=kind(2))
+    for key in PARAM_KEYS:
+        np.testing.assert_array_equal(got[key], expected[key])
+    assert backend.layer_sizes(X, Y, kind(5)) == (N_X, 5, 1)
+    p = backend.initialize_parameters(kind(2), kind(3), kind(1), seed=kind(1))
+    q = backend.initialize_parameters(2, 3, 1, seed=1)
+    for key in PARAM_KEYS:
+        np.testing.assert_array_equal(p[key], q[key])
