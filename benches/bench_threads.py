@@ -30,8 +30,7 @@ def test_two_trainings(benchmark, problems, smoke, record, impl, mode):
     extra = {}
     if mode == "threads":
         extra = B.thread_ratio(module, problem, k, repeats=1 if smoke else REPEATS)
-    record(dtype="float64", threads="2 Python threads x BLAS 1" if mode == "threads" else "BLAS 1", impl=impl,
-           **extra)  # fmt: skip
+    record(dtype="float64", threads="2 Python threads x BLAS 1" if mode == "threads" else "BLAS 1", impl=impl, **extra)
     assert B.max_abs_diff(expected, got) == 0.0, "the threaded trainings differ from the sequential ones"
     if extra:
         assert extra["results_identical"]

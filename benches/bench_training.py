@@ -30,6 +30,13 @@ def test_train(benchmark, problems, smoke, contender, record, workload, dtype, n
         c.train(c.setup(problem, 1))  # warm-up: load code, start thread pools
     state = benchmark.pedantic(c.train, setup=lambda: ((c.setup(problem, k),), {}), rounds=rounds)
     check = B.compare_parameters(problem, c.parameters(state), k)
-    record(dtype=dtype, threads=c.threads(), per=k, iterations_per_round=k, workload=workload,
-           shape=problem.describe(), **check)  # fmt: skip
+    record(
+        dtype=dtype,
+        threads=c.threads(),
+        per=k,
+        iterations_per_round=k,
+        workload=workload,
+        shape=problem.describe(),
+        **check,
+    )
     assert check["ok"], f"{name} disagrees with the reference on {workload} {dtype}: {check}"

@@ -156,9 +156,11 @@ class Problem:
     def reference_result(self, k):
         """The reference's parameters after k iterations (computed once)."""
         return self.cached(
-            ("ref", k), lambda: reference.nn_model(self.X, self.Y, self.n_h, k, learning_rate=self.learning_rate,
-                                                   parameters=self.params0)
-        )  # fmt: skip
+            ("ref", k),
+            lambda: reference.nn_model(
+                self.X, self.Y, self.n_h, k, learning_rate=self.learning_rate, parameters=self.params0
+            ),
+        )
 
     def describe(self):
         return f"n_x={self.n_x}, n_h={self.n_h}, m={self.m}, lr={self.learning_rate}, {self.dtype_name}"
@@ -324,10 +326,20 @@ class SklearnMLP(Contender):
         from sklearn.neural_network import MLPClassifier
 
         clf = MLPClassifier(
-            hidden_layer_sizes=(problem.n_h,), activation="tanh", solver="sgd", batch_size=2, momentum=0.0,
-            alpha=0.0, learning_rate="constant", learning_rate_init=problem.learning_rate, tol=0.0,
-            n_iter_no_change=10**9, shuffle=False, max_iter=1, warm_start=True,
-        )  # fmt: skip
+            hidden_layer_sizes=(problem.n_h,),
+            activation="tanh",
+            solver="sgd",
+            batch_size=2,
+            momentum=0.0,
+            alpha=0.0,
+            learning_rate="constant",
+            learning_rate_init=problem.learning_rate,
+            tol=0.0,
+            n_iter_no_change=10**9,
+            shuffle=False,
+            max_iter=1,
+            warm_start=True,
+        )
         y = problem.y
         two = [int(np.argmax(y == 0)), int(np.argmax(y == 1))]
         with warnings.catch_warnings():
@@ -385,9 +397,7 @@ class Torch(Contender):
 
         tdtype = torch.float64 if np.dtype(dtype) == np.float64 else torch.float32
         n_h, n_x = params["W1"].shape
-        model = torch.nn.Sequential(
-            torch.nn.Linear(n_x, n_h), torch.nn.Tanh(), torch.nn.Linear(n_h, 1)
-        ).to(tdtype)
+        model = torch.nn.Sequential(torch.nn.Linear(n_x, n_h), torch.nn.Tanh(), torch.nn.Linear(n_h, 1)).to(tdtype)
         with torch.no_grad():
             model[0].weight.copy_(torch.tensor(params["W1"]))
             model[0].bias.copy_(torch.tensor(params["b1"].ravel()))
@@ -399,9 +409,7 @@ class Torch(Contender):
         import torch
 
         self._threads()
-        Xt, Yt = problem.cached(
-            "torch", lambda: (torch.tensor(problem.XT), torch.tensor(problem.Y.reshape(-1, 1)))
-        )
+        Xt, Yt = problem.cached("torch", lambda: (torch.tensor(problem.XT), torch.tensor(problem.Y.reshape(-1, 1))))
         model = self._model(problem.params0, problem.dtype)
         opt = torch.optim.SGD(model.parameters(), lr=problem.learning_rate)
         return {"k": k, "X": Xt, "Y": Yt, "model": model, "opt": opt, "loss": torch.nn.BCEWithLogitsLoss()}
@@ -431,9 +439,11 @@ class Torch(Contender):
         model = state["model"]
         t = lambda a: a.detach().numpy().copy()  # noqa: E731
         return {
-            "W1": t(model[0].weight), "b1": t(model[0].bias).reshape(-1, 1),
-            "W2": t(model[2].weight), "b2": t(model[2].bias).reshape(-1, 1),
-        }  # fmt: skip
+            "W1": t(model[0].weight),
+            "b1": t(model[0].bias).reshape(-1, 1),
+            "W2": t(model[2].weight),
+            "b2": t(model[2].bias).reshape(-1, 1),
+        }
 
     def setup_predict(self, params, X):
         import torch
@@ -490,8 +500,9 @@ class TorchProcess(Contender):
 
     def setup(self, problem, k):
         if self._problem_id != id(problem):
-            self._call("problem", problem.name, problem.X, problem.Y, problem.n_h, problem.learning_rate,
-                       problem.params0)  # fmt: skip
+            self._call(
+                "problem", problem.name, problem.X, problem.Y, problem.n_h, problem.learning_rate, problem.params0
+            )
             self._problem_id = id(problem)
         self._call("setup", k)
         return {"k": k}
@@ -575,9 +586,12 @@ CONTENDERS = ("reference", "fast", "sklearn", "torch-1t", "torch-2t")
 
 def get_contender(name):
     return {
-        "reference": Reference, "fast": Fast, "sklearn": SklearnMLP,
-        "torch-1t": lambda: Torch(1), "torch-2t": lambda: Torch(2),
-    }[name]()  # fmt: skip
+        "reference": Reference,
+        "fast": Fast,
+        "sklearn": SklearnMLP,
+        "torch-1t": lambda: Torch(1),
+        "torch-2t": lambda: Torch(2),
+    }[name]()
 
 
 # ------------------------------------------------------------------ checks
@@ -602,8 +616,11 @@ def compare_parameters(problem, params, k):
     err = num / moved if moved > 0 else num
     cost, cost_ref = _cost64(problem.X, problem.Y, params), _cost64(problem.X, problem.Y, ref)
     tol = TOLERANCES[problem.dtype_name]
-    ok = bool(err <= tol["param"] and abs(cost - cost_ref) <= tol["cost"] and all(
-        params[q].shape == ref[q].shape for q in keys))
+    ok = bool(
+        err <= tol["param"]
+        and abs(cost - cost_ref) <= tol["cost"]
+        and all(params[q].shape == ref[q].shape for q in keys)
+    )
     return {"ok": ok, "param_err": err, "cost": cost, "cost_ref": cost_ref}
 
 
@@ -670,8 +687,14 @@ def _version(module):
 
 
 def machine_info():
-    env_keys = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
-                "MKL_NUM_THREADS", "SHALLOWNET_FAST_KERNELS")  # fmt: skip
+    env_keys = (
+        "OPENBLAS_CORETYPE",
+        "OPENBLAS_L2_SIZE",
+        "OPENBLAS_NUM_THREADS",
+        "OMP_NUM_THREADS",
+        "MKL_NUM_THREADS",
+        "SHALLOWNET_FAST_KERNELS",
+    )
     try:
         usable = len(os.sched_getaffinity(0))
     except AttributeError:
@@ -730,8 +753,10 @@ def _openmp_enabled():
 
 def _blas_line(entry):
     arch = f" {entry['architecture']}" if entry.get("architecture") else ""
-    return (f"{entry['internal_api']} {entry['version']}{arch}, {entry['num_threads']} threads "
-            f"({entry['user_api']}, {entry['library']})")  # fmt: skip
+    return (
+        f"{entry['internal_api']} {entry['version']}{arch}, {entry['num_threads']} threads "
+        f"({entry['user_api']}, {entry['library']})"
+    )
 
 
 # ------------------------------------------------------------------ timing helpers
@@ -799,8 +824,10 @@ def time_calls(entries, repeats, target):
     Per repeat, each contender makes `calls` back-to-back predictions (calibrated to take about `target`
     seconds); returns the seconds per call of every repeat, and the calls.
     """
-    calls = {name: calibrate(None, target, timer=lambda n, c=c, s=s: c.timed_calls(s, n))[0]
-             for name, (c, s) in entries.items()}  # fmt: skip
+    calls = {
+        name: calibrate(None, target, timer=lambda n, c=c, s=s: c.timed_calls(s, n))[0]
+        for name, (c, s) in entries.items()
+    }
     times = {name: [] for name in entries}
     for r in range(repeats):
         for name in _rotate(list(entries), r):
@@ -830,8 +857,15 @@ def two_trainings(module, problem, k, n_threads=1):
     other = reference.initialize_parameters(problem.n_x, problem.n_h, 1, seed=12345, dtype=problem.dtype)
 
     def run(params):
-        return module.nn_model(problem.X, problem.Y, problem.n_h, k, learning_rate=problem.learning_rate,
-                               parameters=params, n_threads=n_threads)  # fmt: skip
+        return module.nn_model(
+            problem.X,
+            problem.Y,
+            problem.n_h,
+            k,
+            learning_rate=problem.learning_rate,
+            parameters=params,
+            n_threads=n_threads,
+        )
 
     def sequential():
         return [run(problem.params0), run(other)]
@@ -881,11 +915,15 @@ def thread_ratio(module, problem, k, repeats=3, n_threads=1):
         b = threaded()
     diff = max_abs_diff(a, b)
     return {
-        "k": k, "n_threads": n_threads, "blas_threads": 1,
-        "sequential_s": _median(seq), "threaded_s": _median(par),
+        "k": k,
+        "n_threads": n_threads,
+        "blas_threads": 1,
+        "sequential_s": _median(seq),
+        "threaded_s": _median(par),
         "ratio": _median([s / p for s, p in zip(seq, par)]),
-        "results_identical": diff == 0.0, "max_abs_diff": diff,
-    }  # fmt: skip
+        "results_identical": diff == 0.0,
+        "max_abs_diff": diff,
+    }
 
 
 def _rss_kib():
@@ -989,13 +1027,23 @@ def _training_section(selected, quick, repeats, contenders):
             vs_ref, vs_fast = _ratios(times, "reference"), _ratios(times, "fast")
             for c in contenders:
                 check = compare_parameters(problem, c.parameters(last[c.name]), k)
-                rows.append({
-                    "section": "train", "workload": wname, "dtype": dt, "contender": c.name,
-                    "threads": c.threads(), "iterations": k, "repeats": repeats,
-                    "median_s": _median(times[c.name]), "times_s": times[c.name],
-                    "vs_reference": vs_ref[c.name], "vs_fast": vs_fast[c.name], "check": check,
-                    "shape": problem.describe(),
-                })  # fmt: skip
+                rows.append(
+                    {
+                        "section": "train",
+                        "workload": wname,
+                        "dtype": dt,
+                        "contender": c.name,
+                        "threads": c.threads(),
+                        "iterations": k,
+                        "repeats": repeats,
+                        "median_s": _median(times[c.name]),
+                        "times_s": times[c.name],
+                        "vs_reference": vs_ref[c.name],
+                        "vs_fast": vs_fast[c.name],
+                        "check": check,
+                        "shape": problem.describe(),
+                    }
+                )
             del problem
             gc.collect()
     return rows
@@ -1014,12 +1062,22 @@ def _predict_section(quick, repeats, contenders):
             vs_ref, vs_fast = _ratios(times, "reference"), _ratios(times, "fast")
             for name, (c, s) in states.items():
                 check = compare_predictions(params, X, c.predict(s))
-                rows.append({
-                    "section": "predict", "workload": f"P1 {net} m={m}", "dtype": "float64", "contender": name,
-                    "threads": c.threads(), "calls": calls[name], "repeats": repeats,
-                    "median_s": _median(times[name]), "times_s": times[name],
-                    "vs_reference": vs_ref[name], "vs_fast": vs_fast[name], "check": check,
-                })  # fmt: skip
+                rows.append(
+                    {
+                        "section": "predict",
+                        "workload": f"P1 {net} m={m}",
+                        "dtype": "float64",
+                        "contender": name,
+                        "threads": c.threads(),
+                        "calls": calls[name],
+                        "repeats": repeats,
+                        "median_s": _median(times[name]),
+                        "times_s": times[name],
+                        "vs_reference": vs_ref[name],
+                        "vs_fast": vs_fast[name],
+                        "check": check,
+                    }
+                )
     return rows
 
 
@@ -1036,12 +1094,22 @@ def _sweep_section(quick, repeats):
             times, last = time_training(problem, cs, k, repeats, warmup_k=1)
             ratio = _ratios(times, "reference")["fast"]
             check = compare_parameters(problem, cs[1].parameters(last["fast"]), k)
-            rows.append({
-                "section": "sweep", "n_x": SWEEP_N_X, "n_h": n_h, "m": m, "iterations": k, "repeats": repeats,
-                "reference_s": _median(times["reference"]), "fast_s": _median(times["fast"]),
-                "fast_vs_reference": ratio, "check": check,
-                "reference_times_s": times["reference"], "fast_times_s": times["fast"],
-            })  # fmt: skip
+            rows.append(
+                {
+                    "section": "sweep",
+                    "n_x": SWEEP_N_X,
+                    "n_h": n_h,
+                    "m": m,
+                    "iterations": k,
+                    "repeats": repeats,
+                    "reference_s": _median(times["reference"]),
+                    "fast_s": _median(times["fast"]),
+                    "fast_vs_reference": ratio,
+                    "check": check,
+                    "reference_times_s": times["reference"],
+                    "fast_times_s": times["fast"],
+                }
+            )
     return rows
 
 
@@ -1053,9 +1121,18 @@ def _memory_section(quick):
             _log(f"memory W3 {dt} {impl}")
             rss = peak_memory(impl, "W3", dt, k=k, how="rss")
             tm = peak_memory(impl, "W3", dt, k=k, how="tracemalloc")
-            rows.append({"workload": "W3", "dtype": dt, "impl": impl, "iterations": k,
-                         "rss_peak_bytes": rss["peak_bytes"], "rss_method": rss["method"],
-                         "tracemalloc_peak_bytes": tm["peak_bytes"], "tracemalloc_method": tm["method"]})
+            rows.append(
+                {
+                    "workload": "W3",
+                    "dtype": dt,
+                    "impl": impl,
+                    "iterations": k,
+                    "rss_peak_bytes": rss["peak_bytes"],
+                    "rss_method": rss["method"],
+                    "tracemalloc_peak_bytes": tm["peak_bytes"],
+                    "tracemalloc_method": tm["method"],
+                }
+            )
     return rows
 
 
@@ -1093,19 +1170,36 @@ def _targets(train, predict, sweep, gil):
     target("W2: fast faster than torch 2 threads (t_torch2 / t_fast)", None if t2 is None else 1 / t2, 1)
     target("W3 f64: fast >= 1.8x reference", ratio(train, "W3", "float64", "fast"), 1.8)
     target("W3 f32: fast >= 1.4x reference", ratio(train, "W3", "float32", "fast"), 1.4)
-    f64 = next((r["median_s"] for r in train if r["workload"] == "W3" and r["dtype"] == "float64"
-                and r["contender"] == "fast"), None)  # fmt: skip
-    f32 = next((r["median_s"] for r in train if r["workload"] == "W3" and r["dtype"] == "float32"
-                and r["contender"] == "fast"), None)  # fmt: skip
+    f64 = next(
+        (
+            r["median_s"]
+            for r in train
+            if r["workload"] == "W3" and r["dtype"] == "float64" and r["contender"] == "fast"
+        ),
+        None,
+    )
+    f32 = next(
+        (
+            r["median_s"]
+            for r in train
+            if r["workload"] == "W3" and r["dtype"] == "float32" and r["contender"] == "fast"
+        ),
+        None,
+    )
     target("W3: fast f32 >= 1.8x faster than fast f64 (medians)", f64 / f32 if f64 and f32 else None, 1.8)
-    target("P1: 1 example on the W1 network, fast >= 3x reference",
-           ratio(predict, "P1 W1 m=1", "float64", "fast"), 3)  # fmt: skip
-    target("P1: 10000 examples on the W3 network, fast >= 1.5x reference",
-           ratio(predict, "P1 W3 m=10000", "float64", "fast"), 1.5)  # fmt: skip
+    target("P1: 1 example on the W1 network, fast >= 3x reference", ratio(predict, "P1 W1 m=1", "float64", "fast"), 3)
+    target(
+        "P1: 10000 examples on the W3 network, fast >= 1.5x reference",
+        ratio(predict, "P1 W3 m=10000", "float64", "fast"),
+        1.5,
+    )
     if sweep:
         worst = min(sweep, key=lambda r: r["fast_vs_reference"])
-        target(f"sweep: fast never slower than reference (worst: n_h={worst['n_h']}, m={worst['m']})",
-               worst["fast_vs_reference"], 1)  # fmt: skip
+        target(
+            f"sweep: fast never slower than reference (worst: n_h={worst['n_h']}, m={worst['m']})",
+            worst["fast_vs_reference"],
+            1,
+        )
     return out
 
 
@@ -1129,77 +1223,119 @@ def _markdown(report):
     ]
     lines += [f"  - {_blas_line(e)}" for e in mi["blas"]] or ["  - (threadpoolctl not installed)"]
     for w in mi.get("torch_workers", []):
-        lines.append(f"- {w['contender']} runs in a process of its own (torch {w['torch']}, "
-                     f"{w['num_threads']} threads), with:")
+        lines.append(
+            f"- {w['contender']} runs in a process of its own (torch {w['torch']}, {w['num_threads']} threads), with:"
+        )
         lines += [f"  - {_blas_line(e)}" for e in w["libraries"]]
     others = report.get("other_cpu_cores")
     if others is not None:
         lines.append(f"- CPU used by other processes during the run: {others:.2f} cores on average (from /proc/stat)")
         if others > 0.2:
-            lines.append("- WARNING: other processes competed for the cores during the run; multi-threaded "
-                         "contenders suffer most (a descheduled BLAS thread stalls every product); "
-                         "treat these numbers with caution")
+            lines.append(
+                "- WARNING: other processes competed for the cores during the run; multi-threaded "
+                "contenders suffer most (a descheduled BLAS thread stalls every product); "
+                "treat these numbers with caution"
+            )
     if report["missing"]:
         lines.append(f"- skipped (not installed): {', '.join(report['missing'])}")
-    lines += ["", f"Medians over {report['repeats']} interleaved repeats (each repeat runs every contender once, "
-              f"in a rotating order, after a {SETTLE_S} s pause that lets the previous contender's idle threads "
-              "go to sleep). Ratios are medians of per-repeat ratios t_other / t_this: above 1 means this "
-              "contender is faster.", ""]  # fmt: skip
+    lines += [
+        "",
+        f"Medians over {report['repeats']} interleaved repeats (each repeat runs every contender once, "
+        f"in a rotating order, after a {SETTLE_S} s pause that lets the previous contender's idle threads "
+        "go to sleep). Ratios are medians of per-repeat ratios t_other / t_this: above 1 means this "
+        "contender is faster.",
+        "",
+    ]
 
     train = [r for r in report["results"] if r["section"] == "train"]
     if train:
-        lines += ["## Training (time per full-batch iteration)", "",
-                  "| workload | dtype | contender | threads | per iteration | vs reference | vs fast | agrees |",
-                  "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+        lines += [
+            "## Training (time per full-batch iteration)",
+            "",
+            "| workload | dtype | contender | threads | per iteration | vs reference | vs fast | agrees |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
         for r in train:
             c = r["check"]
-            agree = "yes" if c["ok"] else f"NO (param err {c['param_err']:.1e}, cost {c['cost']:.6g} vs {c['cost_ref']:.6g})"
-            lines.append(f"| {r['workload']} ({r['iterations']} it) | {SHORT[r['dtype']]} | {r['contender']} | "
-                         f"{r['threads']} | {_fmt_time(r['median_s'])} | {_fmt_ratio(r['vs_reference'])} | "
-                         f"{_fmt_ratio(r['vs_fast'])} | {agree} |")  # fmt: skip
+            agree = (
+                "yes"
+                if c["ok"]
+                else f"NO (param err {c['param_err']:.1e}, cost {c['cost']:.6g} vs {c['cost_ref']:.6g})"
+            )
+            lines.append(
+                f"| {r['workload']} ({r['iterations']} it) | {SHORT[r['dtype']]} | {r['contender']} | "
+                f"{r['threads']} | {_fmt_time(r['median_s'])} | {_fmt_ratio(r['vs_reference'])} | "
+                f"{_fmt_ratio(r['vs_fast'])} | {agree} |"
+            )
         lines.append("")
     pred = [r for r in report["results"] if r["section"] == "predict"]
     if pred:
-        lines += ["## Prediction latency (P1, float64, time per call)", "",
-                  "| workload | contender | threads | per call | vs reference | vs fast | agrees |",
-                  "|---|---|---|---|---|---|---|"]  # fmt: skip
+        lines += [
+            "## Prediction latency (P1, float64, time per call)",
+            "",
+            "| workload | contender | threads | per call | vs reference | vs fast | agrees |",
+            "|---|---|---|---|---|---|---|",
+        ]
         for r in pred:
             agree = "yes" if r["check"]["ok"] else f"NO ({r['check']['mismatches']} labels differ)"
-            lines.append(f"| {r['workload']} | {r['contender']} | {r['threads']} | {_fmt_time(r['median_s'])} | "
-                         f"{_fmt_ratio(r['vs_reference'])} | {_fmt_ratio(r['vs_fast'])} | {agree} |")  # fmt: skip
+            lines.append(
+                f"| {r['workload']} | {r['contender']} | {r['threads']} | {_fmt_time(r['median_s'])} | "
+                f"{_fmt_ratio(r['vs_reference'])} | {_fmt_ratio(r['vs_fast'])} | {agree} |"
+            )
         lines.append("")
     if report["sweep"]:
         ms = sorted({x["m"] for x in report["sweep"]})
-        lines += [f"## Sweep: fast vs reference per iteration (n_x={SWEEP_N_X}, float64, lr {SWEEP_LR})", "",
-                  "Speed-up of fast (t_reference / t_fast), then the two times per iteration.", "",
-                  "| n_h \\ m | " + " | ".join(str(m) for m in ms) + " |",
-                  "|---|" + "---|" * len(ms)]  # fmt: skip
+        lines += [
+            f"## Sweep: fast vs reference per iteration (n_x={SWEEP_N_X}, float64, lr {SWEEP_LR})",
+            "",
+            "Speed-up of fast (t_reference / t_fast), then the two times per iteration.",
+            "",
+            "| n_h \\ m | " + " | ".join(str(m) for m in ms) + " |",
+            "|---|" + "---|" * len(ms),
+        ]
         for n_h in sorted({x["n_h"] for x in report["sweep"]}):
             cells = []
             for m in ms:
                 r = next(x for x in report["sweep"] if x["n_h"] == n_h and x["m"] == m)
                 flag = "" if r["check"]["ok"] else " (DISAGREES)"
-                cells.append(f"{_fmt_ratio(r['fast_vs_reference'])} ({_fmt_time(r['reference_s'])} -> "
-                             f"{_fmt_time(r['fast_s'])}){flag}")  # fmt: skip
+                cells.append(
+                    f"{_fmt_ratio(r['fast_vs_reference'])} ({_fmt_time(r['reference_s'])} -> "
+                    f"{_fmt_time(r['fast_s'])}){flag}"
+                )
             lines.append(f"| {n_h} | " + " | ".join(cells) + " |")
         lines.append("")
     if report["memory"]:
-        lines += [f"## Peak memory of one nn_model call on W3 ({report['memory'][0]['iterations']} iterations, "
-                  "fresh process each)", "",
-                  "| dtype | implementation | peak RSS above the data | tracemalloc peak |", "|---|---|---|---|"]
+        lines += [
+            f"## Peak memory of one nn_model call on W3 ({report['memory'][0]['iterations']} iterations, "
+            "fresh process each)",
+            "",
+            "| dtype | implementation | peak RSS above the data | tracemalloc peak |",
+            "|---|---|---|---|",
+        ]
         for r in report["memory"]:
-            lines.append(f"| {SHORT[r['dtype']]} | {r['impl']} | {r['rss_peak_bytes'] / 2**20:.1f} MiB | "
-                         f"{r['tracemalloc_peak_bytes'] / 2**20:.1f} MiB |")  # fmt: skip
-        lines += ["", f"RSS: {report['memory'][0]['rss_method']}. tracemalloc: "
-                  f"{report['memory'][0]['tracemalloc_method']} (NumPy reports its array data to tracemalloc; "
-                  "BLAS buffers are not counted).", ""]  # fmt: skip
+            lines.append(
+                f"| {SHORT[r['dtype']]} | {r['impl']} | {r['rss_peak_bytes'] / 2**20:.1f} MiB | "
+                f"{r['tracemalloc_peak_bytes'] / 2**20:.1f} MiB |"
+            )
+        lines += [
+            "",
+            f"RSS: {report['memory'][0]['rss_method']}. tracemalloc: "
+            f"{report['memory'][0]['tracemalloc_method']} (NumPy reports its array data to tracemalloc; "
+            "BLAS buffers are not counted).",
+            "",
+        ]
     if report["gil"]:
-        lines += ["## Threads: two trainings in two Python threads vs one after the other (BLAS at 1 thread)", "",
-                  "| implementation | workload | iterations | sequential | two threads | ratio | same results |",
-                  "|---|---|---|---|---|---|---|"]  # fmt: skip
+        lines += [
+            "## Threads: two trainings in two Python threads vs one after the other (BLAS at 1 thread)",
+            "",
+            "| implementation | workload | iterations | sequential | two threads | ratio | same results |",
+            "|---|---|---|---|---|---|---|",
+        ]
         for g in report["gil"]:
-            lines.append(f"| {g['impl']} | {g['workload']} | {g['k']} | {_fmt_time(g['sequential_s'])} | "
-                         f"{_fmt_time(g['threaded_s'])} | {_fmt_ratio(g['ratio'])} | {g['results_identical']} |")
+            lines.append(
+                f"| {g['impl']} | {g['workload']} | {g['k']} | {_fmt_time(g['sequential_s'])} | "
+                f"{_fmt_time(g['threaded_s'])} | {_fmt_ratio(g['ratio'])} | {g['results_identical']} |"
+            )
         lines.append("")
     if report["targets"]:
         lines += ["## Targets (reported, not asserted)", "", "| target | measured | met |", "|---|---|---|"]
@@ -1301,20 +1437,33 @@ def run_report(out_dir=None, quick=False, workloads=None, repeat=None, stream=No
             seconds[name] = round(time.perf_counter() - t0, 1)
             return out
 
-        train = section("training", bool(set(selected) & {"W1", "W2", "W3"}),
-                        lambda: _training_section(selected, quick, repeats, contenders))
+        train = section(
+            "training",
+            bool(set(selected) & {"W1", "W2", "W3"}),
+            lambda: _training_section(selected, quick, repeats, contenders),
+        )
         pred = section("P1", "P1" in selected, lambda: _predict_section(quick, repeats, contenders))
         sweep = section("sweep", "SWEEP" in selected, lambda: _sweep_section(quick, repeats))
-        memory = section("memory", "MEM" in selected and sys.platform.startswith("linux"), lambda: _memory_section(quick))
+        memory = section(
+            "memory", "MEM" in selected and sys.platform.startswith("linux"), lambda: _memory_section(quick)
+        )
         gil = section("threads", "GIL" in selected and _has("threadpoolctl"), lambda: _gil_section(quick, repeats))
     finally:
         for c in contenders:  # the torch workers end here: their CPU time then counts as ours
             c.close()
     report = {
-        "quick": quick, "repeats": repeats, "workloads": selected, "missing": missing,
-        "machine": machine, "results": train + pred, "sweep": sweep,
-        "memory": memory, "gil": gil, "targets": _targets(train, pred, sweep, gil), "section_seconds": seconds,
-    }  # fmt: skip
+        "quick": quick,
+        "repeats": repeats,
+        "workloads": selected,
+        "missing": missing,
+        "machine": machine,
+        "results": train + pred,
+        "sweep": sweep,
+        "memory": memory,
+        "gil": gil,
+        "targets": _targets(train, pred, sweep, gil),
+        "section_seconds": seconds,
+    }
     report["elapsed_s"] = time.perf_counter() - start
     report["load_average_end"] = _loadavg()
     report["other_cpu_cores"] = other_cpu_load(clock, _cpu_clock())
@@ -1352,14 +1501,29 @@ def _has(module):
 
 def add_arguments(parser):
     """The options of ``bench`` on an argparse parser (for the package's command line)."""
-    parser.add_argument("--out", metavar="DIR", default=None,
-                        help="write report.md, report.json and report.png (with matplotlib) into DIR")
-    parser.add_argument("--quick", action="store_true", help="fewer iterations and repeats, and no m=100000 in the sweep")
-    parser.add_argument("--workloads", metavar="LIST", default=",".join(SECTIONS),
-                        help=f"comma-separated subset of {','.join(SECTIONS)} (default: all)")
-    parser.add_argument("--repeat", metavar="N", type=int, default=None,
-                        help="interleaved repeats per measurement (default 3 with --quick, 5 otherwise)")
-    return parser  # fmt: skip
+    parser.add_argument(
+        "--out",
+        metavar="DIR",
+        default=None,
+        help="write report.md, report.json and report.png (with matplotlib) into DIR",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="fewer iterations and repeats, and no m=100000 in the sweep"
+    )
+    parser.add_argument(
+        "--workloads",
+        metavar="LIST",
+        default=",".join(SECTIONS),
+        help=f"comma-separated subset of {','.join(SECTIONS)} (default: all)",
+    )
+    parser.add_argument(
+        "--repeat",
+        metavar="N",
+        type=int,
+        default=None,
+        help="interleaved repeats per measurement (default 3 with --quick, 5 otherwise)",
+    )
+    return parser
 
 
 def main(args):

@@ -40,9 +40,25 @@ def make_state(params, solver):
 
 
 def run_epoch(
-    backend, X, Y, sample_weight, order, batch_size, params, state, *,
-    activation, solver, learning_rate, momentum, nesterov, beta_1, beta_2, epsilon, alpha,
-):  # fmt: skip
+    backend,
+    X,
+    Y,
+    sample_weight,
+    order,
+    batch_size,
+    params,
+    state,
+    *,
+    activation,
+    solver,
+    learning_rate,
+    momentum,
+    nesterov,
+    beta_1,
+    beta_2,
+    epsilon,
+    alpha,
+):
     """One epoch in place; returns the epoch's loss (sum of loss_b * len(b), over m).
 
     X (n_x, m) and Y (n_y, m) C-contiguous, of the parameters' dtype;
@@ -52,15 +68,43 @@ def run_epoch(
     """
     if backend == "fast":
         loss = _fast_epoch(
-            X, Y, sample_weight, order, batch_size, params, state, activation, solver,
-            learning_rate, momentum, nesterov, beta_1, beta_2, epsilon, alpha,
-        )  # fmt: skip
+            X,
+            Y,
+            sample_weight,
+            order,
+            batch_size,
+            params,
+            state,
+            activation,
+            solver,
+            learning_rate,
+            momentum,
+            nesterov,
+            beta_1,
+            beta_2,
+            epsilon,
+            alpha,
+        )
     elif backend == "reference":
         with np.errstate(over="ignore", invalid="ignore"):
             loss = _reference_epoch(
-                X, Y, sample_weight, order, batch_size, params, state, activation, solver,
-                learning_rate, momentum, nesterov, beta_1, beta_2, epsilon, alpha,
-            )  # fmt: skip
+                X,
+                Y,
+                sample_weight,
+                order,
+                batch_size,
+                params,
+                state,
+                activation,
+                solver,
+                learning_rate,
+                momentum,
+                nesterov,
+                beta_1,
+                beta_2,
+                epsilon,
+                alpha,
+            )
     else:
         raise ValueError(f"backend must be 'fast' or 'reference', got {backend!r}")
     loss /= X.shape[1]
@@ -70,8 +114,24 @@ def run_epoch(
     return loss
 
 
-def _reference_epoch(X, Y, sw, order, batch_size, params, state, activation, solver,
-                     lr, momentum, nesterov, beta_1, beta_2, epsilon, alpha):  # fmt: skip
+def _reference_epoch(
+    X,
+    Y,
+    sw,
+    order,
+    batch_size,
+    params,
+    state,
+    activation,
+    solver,
+    lr,
+    momentum,
+    nesterov,
+    beta_1,
+    beta_2,
+    epsilon,
+    alpha,
+):
     dt = X.dtype.type
     m = X.shape[1]
     lr, momentum, beta_1, beta_2, epsilon, alpha = map(dt, (lr, momentum, beta_1, beta_2, epsilon, alpha))
@@ -99,30 +159,70 @@ def _reference_epoch(X, Y, sw, order, batch_size, params, state, activation, sol
     return total
 
 
-def _fast_epoch(X, Y, sw, order, batch_size, params, state, activation, solver,
-                lr, momentum, nesterov, beta_1, beta_2, epsilon, alpha):  # fmt: skip
+def _fast_epoch(
+    X,
+    Y,
+    sw,
+    order,
+    batch_size,
+    params,
+    state,
+    activation,
+    solver,
+    lr,
+    momentum,
+    nesterov,
+    beta_1,
+    beta_2,
+    epsilon,
+    alpha,
+):
     X, Y, sw = np.ascontiguousarray(X), np.ascontiguousarray(Y), np.ascontiguousarray(sw)
     _validation.check_kernel_sizes("X", X, "Y", Y, "W1", params["W1"], "W2", params["W2"])
     (n_x, m), n_y, dt = X.shape, Y.shape[0], X.dtype
     n_h = params["W1"].shape[0]
     bs = int(min(batch_size, m))
     scratch = (
-        np.empty((n_x, bs), dt), np.empty((n_y, bs), dt), np.empty(bs, dt), np.empty((n_h, bs), dt),
-        np.empty((n_h, bs), dt), np.empty((n_y, bs), dt), np.empty(bs, dt), np.empty((n_h, n_x), dt), np.empty(n_h, dt),
-        np.empty((n_y, n_h), dt), np.empty(n_y, dt),
-    )  # fmt: skip
+        np.empty((n_x, bs), dt),
+        np.empty((n_y, bs), dt),
+        np.empty(bs, dt),
+        np.empty((n_h, bs), dt),
+        np.empty((n_h, bs), dt),
+        np.empty((n_y, bs), dt),
+        np.empty(bs, dt),
+        np.empty((n_h, n_x), dt),
+        np.empty(n_h, dt),
+        np.empty((n_y, n_h), dt),
+        np.empty(n_y, dt),
+    )
     flat = {k: (a.reshape(-1) if k[1] == "b" else a) for k, a in state.items() if k != "t"}
     t = np.array([state["t"]], dtype=np.longlong)
     order = np.empty(0, np.intp) if order is None else np.ascontiguousarray(order, dtype=np.intp)
     signal_every = _threads.signal_every(_threads.flops(n_x, n_h, n_y, bs))
     try:
         return _core.train_epoch(
-            X, Y, sw, order, bs,
-            params["W1"], params["b1"].reshape(-1), params["W2"], params["b2"].reshape(-1),
-            *(flat[k] for k in _STATE_KEYS), t,
-            _core.ACTIVATION_CODES[activation], _core.SOLVER_CODES[solver],
-            float(lr), float(momentum), bool(nesterov), float(beta_1), float(beta_2), float(epsilon), float(alpha),
-            *scratch, signal_every,
-        )  # fmt: skip
+            X,
+            Y,
+            sw,
+            order,
+            bs,
+            params["W1"],
+            params["b1"].reshape(-1),
+            params["W2"],
+            params["b2"].reshape(-1),
+            *(flat[k] for k in _STATE_KEYS),
+            t,
+            _core.ACTIVATION_CODES[activation],
+            _core.SOLVER_CODES[solver],
+            float(lr),
+            float(momentum),
+            bool(nesterov),
+            float(beta_1),
+            float(beta_2),
+            float(epsilon),
+            float(alpha),
+            *scratch,
+            signal_every,
+        )
     finally:
         state["t"] = int(t[0])

@@ -93,7 +93,12 @@ class Checks:
         float64, or `dtype` when one is given.  The result may share memory with
         `a`; callers never write to it.
         """
-        if type(a) is np.ndarray and a.ndim == ndim and a.dtype in _NATIVE_FLOATS and (dtype is None or dtype == a.dtype):
+        if (
+            type(a) is np.ndarray
+            and a.ndim == ndim
+            and a.dtype in _NATIVE_FLOATS
+            and (dtype is None or dtype == a.dtype)
+        ):
             # The common case, checked with the least Python: a native float array.
             if not allow_empty and a.size == 0:
                 raise ValueError(f"{name} must not be empty, got {describe(a)}")
@@ -118,10 +123,8 @@ class Checks:
             raise ValueError(f"{name} must contain only finite values (no NaN or inf), got {describe(arr)}")
         return arr
 
-
     def check_X(self, X, dtype=None, allow_empty=True):
         return self.check_array("X", X, 2, dtype, allow_empty=allow_empty)
-
 
     def check_Y(self, Y, X, dtype, x_name="X"):
         """Labels: (n_y, m), 0/1 entries, one-hot columns when n_y > 1; as many columns as X."""
@@ -136,15 +139,15 @@ class Checks:
         if not np.all((Y == 0) | (Y == 1)):
             raise ValueError(f"Y must contain only the labels 0 and 1, got {describe(Y)}")
         if Y.shape[0] > 1 and not np.all(Y.sum(axis=0) == 1):
-            raise ValueError(f"Y with more than one row must have one-hot columns (exactly one 1 per column), got {describe(Y)}")
+            raise ValueError(
+                f"Y with more than one row must have one-hot columns (exactly one 1 per column), got {describe(Y)}"
+            )
         return Y
-
 
     def check_activation(self, activation):
         if activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
         return activation
-
 
     def check_positive_int(self, name, value, minimum=1):
         if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
@@ -153,7 +156,6 @@ class Checks:
             raise ValueError(f"{name} must be at least {minimum}, got {value}")
         return int(value)
 
-
     def check_learning_rate(self, learning_rate):
         if isinstance(learning_rate, (bool, np.bool_)) or not isinstance(learning_rate, numbers.Real):
             raise TypeError(f"learning_rate must be a real number, got {learning_rate!r}")
@@ -161,7 +163,6 @@ class Checks:
         if not math.isfinite(lr) or lr <= 0:
             raise ValueError(f"learning_rate must be finite and positive, got {learning_rate!r}")
         return lr
-
 
     def check_n_threads(self, n_threads):
         """None, or a thread count from 1 to what this machine can run (_threads.max_threads())."""
@@ -180,14 +181,12 @@ class Checks:
             raise ValueError(f"init must be one of {INITS}, got {init!r}")
         return init
 
-
     def _check_dict(self, name, d, keys):
         if not isinstance(d, dict):
             raise TypeError(f"{name} must be a dict with keys {keys}, got {type(d).__name__}")
         missing = [k for k in keys if k not in d]
         if missing:
             raise ValueError(f"{name} is missing the keys {missing}; it must have {keys}")
-
 
     def check_parameters(self, parameters, n_x=None, n_y=None):
         """Return (W1, b1, W2, b2) as checked arrays of one working dtype."""
@@ -210,7 +209,6 @@ class Checks:
         dtype = working_dtype(*raw)
         return tuple(a if a.dtype == dtype else a.astype(dtype) for a in raw)
 
-
     def check_grads(self, grads, W1, b1, W2, b2):
         self._check_dict("grads", grads, GRAD_KEYS)
         out = []
@@ -221,13 +219,13 @@ class Checks:
             out.append(g)
         return out
 
-
     def check_probabilities(self, A2):
         A2 = self.check_array("A2", A2, 2)
         if A2.size and (A2.min() < 0 or A2.max() > 1):
-            raise ValueError(f"A2 must hold probabilities in [0, 1], got {describe(A2)} with values in [{A2.min()}, {A2.max()}]")
+            raise ValueError(
+                f"A2 must hold probabilities in [0, 1], got {describe(A2)} with values in [{A2.min()}, {A2.max()}]"
+            )
         return A2
-
 
     def _common_forward_inputs(self, X, parameters, activation, allow_empty):
         """check_forward_inputs's result when every argument is the common case, else None.
@@ -245,12 +243,22 @@ class Checks:
         if not (type(X) is nd and type(W1) is nd and type(b1) is nd and type(W2) is nd and type(b2) is nd):
             return None
         dt = X.dtype
-        if (dt is not _F64 and dt is not _F32) or not (W1.dtype is dt and b1.dtype is dt and W2.dtype is dt and b2.dtype is dt):
+        if (dt is not _F64 and dt is not _F32) or not (
+            W1.dtype is dt and b1.dtype is dt and W2.dtype is dt and b2.dtype is dt
+        ):
             return None
         if X.ndim != 2 or W1.ndim != 2 or W2.ndim != 2 or (not allow_empty and X.size == 0):
             return None
         (n_h, n_x), (n_y, n_in) = W1.shape, W2.shape
-        if n_h < 1 or n_x < 1 or n_y < 1 or n_in != n_h or X.shape[0] != n_x or b1.shape != (n_h, 1) or b2.shape != (n_y, 1):
+        if (
+            n_h < 1
+            or n_x < 1
+            or n_y < 1
+            or n_in != n_h
+            or X.shape[0] != n_x
+            or b1.shape != (n_h, 1)
+            or b2.shape != (n_y, 1)
+        ):
             return None
         if not self.network_finite[dt](X, W1, b1, W2, b2):
             return None
@@ -264,12 +272,13 @@ class Checks:
         W1, b1, W2, b2 = self.check_parameters(parameters)
         X = self.check_X(X, allow_empty=allow_empty)
         if X.shape[0] != W1.shape[1]:
-            raise ValueError(f"X must have {W1.shape[1]} rows (features) to match W1 of {describe(W1)}, got {describe(X)}")
+            raise ValueError(
+                f"X must have {W1.shape[1]} rows (features) to match W1 of {describe(W1)}, got {describe(X)}"
+            )
         if X.dtype != W1.dtype:
             dtype = working_dtype(X, W1)
             W1, b1, W2, b2, X = (a.astype(dtype, copy=False) for a in (W1, b1, W2, b2, X))
         return X, W1, b1, W2, b2
-
 
     def check_cache(self, cache, X, W1, W2):
         keys = ("Z1", "A1", "Z2", "A2")
@@ -280,10 +289,11 @@ class Checks:
         for k in keys:
             a = self.check_array(k, cache[k], 2, X.dtype)
             if a.shape != want[k]:
-                raise ValueError(f"cache[{k!r}] must have shape {want[k]} to match X and the parameters, got {describe(a)}")
+                raise ValueError(
+                    f"cache[{k!r}] must have shape {want[k]} to match X and the parameters, got {describe(a)}"
+                )
             out[k] = a
         return out
-
 
     def check_cost_inputs(self, A2, Y):
         A2 = self.check_probabilities(A2)
@@ -294,7 +304,6 @@ class Checks:
             raise ValueError(f"the cost needs at least one example, got A2 with {describe(A2)}")
         return A2, Y
 
-
     def check_backward_inputs(self, parameters, cache, X, Y, activation):
         """Return X, Y, W2, A1, A2 in one working dtype."""
         X, W1, b1, W2, b2 = self.check_forward_inputs(X, parameters, activation, allow_empty=False)
@@ -303,7 +312,6 @@ class Checks:
             raise ValueError(f"Y must have {W2.shape[0]} rows to match W2 of {describe(W2)}, got {describe(Y)}")
         c = self.check_cache(cache, X, W1, W2)
         return X, Y, W2, c["A1"], c["A2"]
-
 
     def check_update_inputs(self, parameters, grads, learning_rate):
         """Return (parameters, grads, learning rate) in one working dtype."""
@@ -315,10 +323,7 @@ class Checks:
         grads = {k: g.astype(dtype, copy=False) for k, g in zip(GRAD_KEYS, gs)}
         return params, grads, _learning_rate_in(dtype, lr)
 
-
-    def check_training_inputs(
-        self, X, Y, n_h, num_iterations, learning_rate, activation, parameters, init, n_threads
-    ):
+    def check_training_inputs(self, X, Y, n_h, num_iterations, learning_rate, activation, parameters, init, n_threads):
         """Checks of nn_model's arguments.
 
         Returns ``(X, Y, params, n_h, num_iterations, learning_rate, n_threads)``

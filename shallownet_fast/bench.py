@@ -212,7 +212,9 @@ def add_arguments(parser):
         help=f"comma-separated subset of {','.join(WORKLOADS)} (default: all)",
     )
     parser.add_argument("--repeat", metavar="N", type=int, default=None, help="repeats (default 5; 3 with --quick)")
-    parser.add_argument("--out", metavar="FILE", default=None, help="also write the table (Markdown) to FILE, a new file")
+    parser.add_argument(
+        "--out", metavar="FILE", default=None, help="also write the table (Markdown) to FILE, a new file"
+    )
     return parser
 
 

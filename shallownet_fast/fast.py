@@ -70,10 +70,20 @@ def backward_propagation(parameters, cache, X, Y, *, activation="tanh"):
     dW1, db1 = np.empty((n_h, n_x), dt), np.empty((n_h, 1), dt)
     dW2, db2 = np.empty((n_y, n_h), dt), np.empty((n_y, 1), dt)
     _core.backward(
-        _contig(X), _contig(Y), _contig(W2), _contig(A1), _contig(A2), _core.ACTIVATION_CODES[activation],
-        dW1, db1.reshape(-1), dW2, db2.reshape(-1),
-        np.empty((n_y, m), dt), np.empty((n_h, m), dt), np.empty(m, dt),
-    )  # fmt: skip
+        _contig(X),
+        _contig(Y),
+        _contig(W2),
+        _contig(A1),
+        _contig(A2),
+        _core.ACTIVATION_CODES[activation],
+        dW1,
+        db1.reshape(-1),
+        dW2,
+        db2.reshape(-1),
+        np.empty((n_y, m), dt),
+        np.empty((n_h, m), dt),
+        np.empty(m, dt),
+    )
     return {"dW1": dW1, "db1": db1, "dW2": dW2, "db2": db2}
 
 
@@ -106,9 +116,13 @@ def nn_model(
     flops = _threads.flops(n_x, n_h, n_y, m)
     team, block, blas_context = _threads.training_plan(n_threads, n_x, n_h, m, dt, flops, _core)
     buffers = (
-        np.empty((team, n_h, block), dt), np.empty((team, n_h, block), dt), np.empty((team, n_y, block), dt),
-        np.empty((team, block), dt), np.empty((team, n_h * n_x + n_h + n_y * n_h + n_y), dt), np.empty(team),
-    )  # fmt: skip
+        np.empty((team, n_h, block), dt),
+        np.empty((team, n_h, block), dt),
+        np.empty((team, n_y, block), dt),
+        np.empty((team, block), dt),
+        np.empty((team, n_h * n_x + n_h + n_y * n_h + n_y), dt),
+        np.empty(team),
+    )
     code = _core.ACTIVATION_CODES[activation]
     step = _threads.iterations_per_call(flops, PRINT_EVERY)
     # Signals are looked at inside the kernel by a single thread only; a team's

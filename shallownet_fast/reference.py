@@ -19,14 +19,17 @@ dtype is computed in float64.  No function modifies its arguments.
 import numpy as np
 
 from . import _params, _validation
-from ._numerics import activate as _activate
-from ._numerics import activation_derivative as _activation_derivative
+
+# _activate, _activation_derivative, _clip_probabilities, _sigmoid and _softmax are not used here: the
+# estimator still reaches them through this module (it can import them from _numerics instead).
+from ._numerics import activate as _activate  # noqa: F401
+from ._numerics import activation_derivative as _activation_derivative  # noqa: F401
 from ._numerics import backward as _backward
-from ._numerics import clip_probabilities as _clip_probabilities
+from ._numerics import clip_probabilities as _clip_probabilities  # noqa: F401
 from ._numerics import cost as _cost
 from ._numerics import forward as _forward
-from ._numerics import sigmoid as _sigmoid
-from ._numerics import softmax as _softmax
+from ._numerics import sigmoid as _sigmoid  # noqa: F401
+from ._numerics import softmax as _softmax  # noqa: F401
 from ._numerics import update as _update
 from ._params import initialize_parameters, layer_sizes, update_parameters
 
@@ -172,7 +175,17 @@ def nn_model(
         exploding ReLU units): never are NaN parameters returned.
     """
     X, Y, (W1, b1, W2, b2), n_iter, lr, _ = _params.training_start(
-        _validation.numpy_checks, X, Y, n_h, num_iterations, learning_rate, activation, parameters, init, seed, n_threads
+        _validation.numpy_checks,
+        X,
+        Y,
+        n_h,
+        num_iterations,
+        learning_rate,
+        activation,
+        parameters,
+        init,
+        seed,
+        n_threads,
     )
     params = {"W1": W1, "b1": b1, "W2": W2, "b2": b2}
     costs = np.empty(n_iter if return_costs else 0)

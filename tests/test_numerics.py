@@ -7,9 +7,10 @@ estimator imports those, its copies (and these comparisons) can go.
 
 import numpy as np
 import pytest
-from conftest import ACTIVATIONS, PARAM_KEYS, make_data, make_parameters, tolerance
 
 from shallownet_fast import _numerics, _threads, _validation, reference
+
+from conftest import ACTIVATIONS, PARAM_KEYS, make_data, make_parameters, tolerance
 
 pytest.importorskip("sklearn")
 from shallownet_fast import estimator  # noqa: E402

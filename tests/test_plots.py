@@ -28,7 +28,9 @@ def assert_real_image(path, width, height):
     assert path.is_file(), f"{path} was not written"
     assert path.read_bytes()[:8] == PNG_MAGIC, f"{path} is not a PNG file"
     image = matplotlib.image.imread(path)
-    assert image.shape[:2] == (height, width), f"{path}: {image.shape[1]} x {image.shape[0]} pixels, expected {width} x {height}"
+    assert image.shape[:2] == (height, width), (
+        f"{path}: {image.shape[1]} x {image.shape[0]} pixels, expected {width} x {height}"
+    )
     pixels = image.reshape(-1, image.shape[2] if image.ndim == 3 else 1)
     colours, counts = np.unique(pixels, axis=0, return_counts=True)
     assert len(colours) >= 8, f"{path}: only {len(colours)} distinct colours"
@@ -118,8 +120,12 @@ def _cli(tmp_path, *args):
     env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     proc = subprocess.run(
         [sys.executable, "-m", "shallownet_fast", *map(str, args)],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     return proc
 

@@ -20,9 +20,10 @@ import time
 
 import numpy as np
 import pytest
-from conftest import BACKEND_IDS, BACKENDS, copy_tree, make_data, make_parameters
 
 from shallownet_fast import fast
+
+from conftest import BACKEND_IDS, BACKENDS, copy_tree, make_data, make_parameters
 
 THREADS = 8
 ROUNDS = 6
@@ -110,7 +111,8 @@ def _release_blas_control():
 
 @pytest.fixture(autouse=True)
 def _keep_blas_thread_count():
-    """Whatever a test does to BLAS's thread count (see the BLAS-limit tests below), the next test finds it as it was."""
+    """Whatever a test does to BLAS's thread count (see the BLAS-limit tests below), the next test finds it
+    as it was."""
     before = _blas_thread_counts()
     yield
     _release_blas_control()
@@ -279,7 +281,9 @@ def test_n_threads_is_honoured_in_a_worker_after_a_call_in_the_main_thread(monke
             return real.train(*args)
 
     monkeypatch.setattr(fast, "_core", Recording())
-    worker = threading.Thread(target=fast.nn_model, args=(X, Y, 32, 3000), kwargs={"parameters": params, "n_threads": 1})
+    worker = threading.Thread(
+        target=fast.nn_model, args=(X, Y, 32, 3000), kwargs={"parameters": params, "n_threads": 1}
+    )
     worker.start()
     worker.join()
     assert seen and set(seen) == {1}, f"n_threads=1 asked, BLAS ran with {sorted(set(seen))} threads"
