@@ -146,7 +146,8 @@ _PREDICT_PROBA = {_F64: _core.predict_proba["double"], _F32: _core.predict_proba
 
 def predict(parameters, X, *, activation="tanh"):
     X, W1, b1, W2, b2 = _checks.check_forward_inputs(X, parameters, activation)
-    _kernel_sizes("X", X, "W1", W1, "W2", W2)
+    if X.size + W1.size + W2.size > _validation._KERNEL_MAX_DIM:  # else no dimension can exceed it
+        _kernel_sizes("X", X, "W1", W1, "W2", W2)
     (n_h, m), n_y, dt = (W1.shape[0], X.shape[1]), W2.shape[0], X.dtype
     A2 = np.empty((n_y, m), dt)
     block = _threads.predict_block(n_h, m, dt)
