@@ -13,7 +13,12 @@ from shallownet_fast import _numerics, _threads, _validation, reference
 from conftest import ACTIVATIONS, PARAM_KEYS, make_data, make_parameters, tolerance
 
 pytest.importorskip("sklearn")
-from shallownet_fast import estimator  # noqa: E402
+from shallownet_fast import ShallowNetClassifier  # noqa: E402
+
+try:  # where the estimator's NumPy helpers live: its package, or the single module of earlier versions
+    from shallownet_fast.estimators import _base as estimator
+except ImportError:
+    from shallownet_fast import estimator
 
 
 def _batch(n_y, dtype=np.float64, m=23, seed=0):
@@ -124,7 +129,7 @@ def test_reference_forward_pass_swap(n_y, activation):
     """The estimator's NumPy forward pass (ShallowNetClassifier._logits_T with backend="reference")
     -> _numerics.logits(XT, W1, b1, W2, b2, activation)."""
     X, _, params, _ = _batch(n_y)
-    clf = estimator.ShallowNetClassifier(activation=activation, backend="reference")
+    clf = ShallowNetClassifier(activation=activation, backend="reference")
     np.testing.assert_array_equal(
         _numerics.logits(X, *(params[k] for k in PARAM_KEYS), activation), clf._logits_T(X, params)
     )
@@ -181,7 +186,7 @@ def test_training_threads_swap(n_threads, n_x, hidden, batch):
     """ShallowNetClassifier._training_threads(n_x, batch_size)
     -> _threads.batch_blas_context(n_threads, n_x, hidden_units, n_outputs_, batch_size)."""
     pytest.importorskip("threadpoolctl")
-    clf = estimator.ShallowNetClassifier(hidden_units=hidden, n_threads=n_threads)
+    clf = ShallowNetClassifier(hidden_units=hidden, n_threads=n_threads)
     clf.n_outputs_ = 3
     new = _threads.batch_blas_context(n_threads, n_x, hidden, 3, batch)
     assert _inside(new) == _inside(clf._training_threads(n_x, batch))
