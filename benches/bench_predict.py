@@ -9,7 +9,7 @@ import pytest
 
 pytest.importorskip("pytest_benchmark")
 
-from shallownet_fast import bench as B  # noqa: E402
+import report as B  # noqa: E402
 
 ROUND_TIME = 0.005  # seconds of back-to-back calls per round
 BENCH_TIME = 0.4  # seconds per benchmark, at least MIN_ROUNDS rounds

@@ -11,7 +11,7 @@ import pytest
 pytest.importorskip("pytest_benchmark")
 threadpoolctl = pytest.importorskip("threadpoolctl")
 
-from shallownet_fast import bench as B  # noqa: E402
+import report as B  # noqa: E402
 
 ITERATIONS, ROUNDS, REPEATS = 10, 3, 3
 
@@ -30,8 +30,7 @@ def test_two_trainings(benchmark, problems, smoke, record, impl, mode):
     extra = {}
     if mode == "threads":
         extra = B.thread_ratio(module, problem, k, repeats=1 if smoke else REPEATS)
-    record(dtype="float64", threads="2 Python threads x BLAS 1" if mode == "threads" else "BLAS 1", impl=impl,
-           **extra)  # fmt: skip
+    record(dtype="float64", threads="2 Python threads x BLAS 1" if mode == "threads" else "BLAS 1", impl=impl, **extra)
     assert B.max_abs_diff(expected, got) == 0.0, "the threaded trainings differ from the sequential ones"
     if extra:
         assert extra["results_identical"]

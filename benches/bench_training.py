@@ -9,7 +9,7 @@ import pytest
 
 pytest.importorskip("pytest_benchmark")
 
-from shallownet_fast import bench as B  # noqa: E402
+import report as B  # noqa: E402
 
 # (iterations per round, rounds) when benchmarking; iterations when smoke-testing (--benchmark-disable).
 ITERATIONS = {"W1": (1000, 5), "W2": (10, 5), "W3": (2, 3)}
@@ -30,6 +30,13 @@ def test_train(benchmark, problems, smoke, contender, record, workload, dtype, n
         c.train(c.setup(problem, 1))  # warm-up: load code, start thread pools
     state = benchmark.pedantic(c.train, setup=lambda: ((c.setup(problem, k),), {}), rounds=rounds)
     check = B.compare_parameters(problem, c.parameters(state), k)
-    record(dtype=dtype, threads=c.threads(), per=k, iterations_per_round=k, workload=workload,
-           shape=problem.describe(), **check)  # fmt: skip
+    record(
+        dtype=dtype,
+        threads=c.threads(),
+        per=k,
+        iterations_per_round=k,
+        workload=workload,
+        shape=problem.describe(),
+        **check,
+    )
     assert check["ok"], f"{name} disagrees with the reference on {workload} {dtype}: {check}"

@@ -23,8 +23,10 @@ import time
 import numpy as np
 from threadpoolctl import threadpool_info
 
-from shallownet_fast import bench, fast, reference
+from shallownet_fast import fast, reference
 from shallownet_fast._dispatch import kernels
+
+import report as bench
 
 SETTLE_S = 0.3
 
@@ -71,8 +73,11 @@ def main():
     args = parser.parse_args()
     for dtype in ("float64", "float32"):
         print(json.dumps(floor_and_training(dtype, args.repeats, args.iterations)), flush=True)
-    blas = [(i["internal_api"], i["version"], i.get("architecture"), i["num_threads"], i["filepath"])
-            for i in threadpool_info() if i["user_api"] == "blas"]  # fmt: skip
+    blas = [
+        (i["internal_api"], i["version"], i.get("architecture"), i["num_threads"], i["filepath"])
+        for i in threadpool_info()
+        if i["user_api"] == "blas"
+    ]
     print(json.dumps({"kernels": fast._core.__name__, "blas": blas}))
 
 

@@ -3,15 +3,15 @@
     pytest benches                       # the benchmarks, one table per workload
     pytest benches --benchmark-disable   # a smoke test: every benchmark body runs once, on small sizes
 
-The workloads, contenders and agreement checks live in :mod:`shallownet_fast.bench`, which also runs the
-interleaved report (``python -m shallownet_fast.bench``); this suite times the same code with
+The workloads, contenders and agreement checks live in `report.py` (this directory), which also runs the
+interleaved report (``python benches/report.py``); this suite times the same code with
 pytest-benchmark.  Files named ``bench_*.py`` are collected here (the project's pytest configuration only
 collects ``test_*.py``).
 """
 
 import pytest
 
-from shallownet_fast import bench as B
+import report as B
 
 
 def pytest_collect_file(file_path, parent):

@@ -52,11 +52,15 @@ def main():
     print("BLAS threads:", args.threads)
     for name, X, y, epochs in problems():
         for solver in ("sgd", "adam"):
-            common = dict(solver=solver, max_iter=epochs, tol=0.0, n_iter_no_change=100_000, random_state=0, batch_size=200)
+            common = dict(
+                solver=solver, max_iter=epochs, tol=0.0, n_iter_no_change=100_000, random_state=0, batch_size=200
+            )
             makers = {
-                "mlp": lambda: MLPClassifier(hidden_layer_sizes=(100,), learning_rate_init=0.001, **common),
-                "fast": lambda: ShallowNetClassifier(100, learning_rate=0.001, backend="fast", **common),
-                "reference": lambda: ShallowNetClassifier(100, learning_rate=0.001, backend="reference", **common),
+                "mlp": lambda kw=common: MLPClassifier(hidden_layer_sizes=(100,), learning_rate_init=0.001, **kw),
+                "fast": lambda kw=common: ShallowNetClassifier(100, learning_rate=0.001, backend="fast", **kw),
+                "reference": lambda kw=common: ShallowNetClassifier(
+                    100, learning_rate=0.001, backend="reference", **kw
+                ),
             }
             times = {k: [] for k in makers}
             for r in range(args.repeats + 1):  # round 0 warms up
@@ -67,8 +71,14 @@ def main():
                     if r:
                         times[k].append(time.perf_counter() - start)
             med = {k: float(np.median(v)) for k, v in times.items()}
-            row = dict(problem=name, solver=solver, epochs=epochs, **{f"{k}_s": v for k, v in med.items()},
-                       ratio_fast=med["mlp"] / med["fast"], ratio_reference=med["mlp"] / med["reference"])  # fmt: skip
+            row = dict(
+                problem=name,
+                solver=solver,
+                epochs=epochs,
+                **{f"{k}_s": v for k, v in med.items()},
+                ratio_fast=med["mlp"] / med["fast"],
+                ratio_reference=med["mlp"] / med["reference"],
+            )
             print(json.dumps(row), flush=True)
 
 

@@ -21,13 +21,11 @@ caller's parameter and state arrays in place.
 
 import numpy as np
 
-from . import _validation as v
-from . import reference as ref
+from . import _numerics, _threads, _validation
 from ._dispatch import kernels as _core
+from ._validation import PARAM_KEYS, SOLVERS
 
-SOLVERS = ("gd", "sgd", "adam")
 _STATE_KEYS = ("mW1", "mb1", "mW2", "mb2", "vW1", "vb1", "vW2", "vb2")
-_WORK_PER_SIGNAL_CHECK = 5e7
 
 
 def make_state(params, solver):
@@ -36,15 +34,31 @@ def make_state(params, solver):
         raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
     state = {"t": 0}
     for prefix in ("m", "v"):
-        for key in v.PARAM_KEYS:
+        for key in PARAM_KEYS:
             state[prefix + key] = np.zeros_like(params[key])
     return state
 
 
 def run_epoch(
-    backend, X, Y, sample_weight, order, batch_size, params, state, *,
-    activation, solver, learning_rate, momentum, nesterov, beta_1, beta_2, epsilon, alpha,
-):  # fmt: skip
+    backend,
+    X,
+    Y,
+    sample_weight,
+    order,
+    batch_size,
+    params,
+    state,
+    *,
+    activation,
+    solver,
+    learning_rate,
+    momentum,
+    nesterov,
+    beta_1,
+    beta_2,
+    epsilon,
+    alpha,
+):
     """One epoch in place; returns the epoch's loss (sum of loss_b * len(b), over m).
 
     X (n_x, m) and Y (n_y, m) C-contiguous, of the parameters' dtype;
@@ -54,26 +68,70 @@ def run_epoch(
     """
     if backend == "fast":
         loss = _fast_epoch(
-            X, Y, sample_weight, order, batch_size, params, state, activation, solver,
-            learning_rate, momentum, nesterov, beta_1, beta_2, epsilon, alpha,
-        )  # fmt: skip
+            X,
+            Y,
+            sample_weight,
+            order,
+            batch_size,
+            params,
+            state,
+            activation,
+            solver,
+            learning_rate,
+            momentum,
+            nesterov,
+            beta_1,
+            beta_2,
+            epsilon,
+            alpha,
+        )
     elif backend == "reference":
         with np.errstate(over="ignore", invalid="ignore"):
             loss = _reference_epoch(
-                X, Y, sample_weight, order, batch_size, params, state, activation, solver,
-                learning_rate, momentum, nesterov, beta_1, beta_2, epsilon, alpha,
-            )  # fmt: skip
+                X,
+                Y,
+                sample_weight,
+                order,
+                batch_size,
+                params,
+                state,
+                activation,
+                solver,
+                learning_rate,
+                momentum,
+                nesterov,
+                beta_1,
+                beta_2,
+                epsilon,
+                alpha,
+            )
     else:
         raise ValueError(f"backend must be 'fast' or 'reference', got {backend!r}")
     loss /= X.shape[1]
     if not np.isfinite(loss):
-        v.check_diverged([np.array([[loss]])], learning_rate, state["t"])
-    v.check_diverged([params[k] for k in v.PARAM_KEYS], learning_rate, state["t"])
+        _validation.check_diverged([np.array([[loss]])], learning_rate, state["t"])
+    _validation.check_diverged([params[k] for k in PARAM_KEYS], learning_rate, state["t"])
     return loss
 
 
-def _reference_epoch(X, Y, sw, order, batch_size, params, state, activation, solver,
-                     lr, momentum, nesterov, beta_1, beta_2, epsilon, alpha):  # fmt: skip
+def _reference_epoch(
+    X,
+    Y,
+    sw,
+    order,
+    batch_size,
+    params,
+    state,
+    activation,
+    solver,
+    lr,
+    momentum,
+    nesterov,
+    beta_1,
+    beta_2,
+    epsilon,
+    alpha,
+):
     dt = X.dtype.type
     m = X.shape[1]
     lr, momentum, beta_1, beta_2, epsilon, alpha = map(dt, (lr, momentum, beta_1, beta_2, epsilon, alpha))
@@ -81,30 +139,15 @@ def _reference_epoch(X, Y, sw, order, batch_size, params, state, activation, sol
     for start in range(0, m, batch_size):
         cols = slice(start, start + batch_size) if order is None else order[start : start + batch_size]
         Xb, Yb, wb = X[:, cols], Y[:, cols], sw[cols]
-        n = Xb.shape[1]
-        sw_sum = wb.sum(dtype=np.float64)
-        A2, cache = ref._forward(Xb, params["W1"], params["b1"], params["W2"], params["b2"], activation)
-        P = ref._clip_probabilities(A2)
-        if Yb.shape[0] == 1:
-            loglik = Yb * np.log(P) + (1 - Yb) * np.log1p(-P)
-        else:
-            loglik = Yb * np.log(P)
-        data = -float(np.dot(loglik.sum(axis=0, dtype=np.float64), wb)) / sw_sum
-        squares = sum(float(np.dot(params[k].ravel(), params[k].ravel())) for k in ("W1", "W2"))
-        total += (data + 0.5 * float(alpha) * squares / sw_sum) * n
-        dZ2 = (A2 - Yb) * wb
-        dW2 = dZ2 @ cache["A1"].T
-        dZ1 = (params["W2"].T @ dZ2) * ref._activation_derivative(cache["A1"], activation)
-        sums = {"W1": dZ1 @ Xb.T, "b1": dZ1.sum(axis=1, keepdims=True), "W2": dW2, "b2": dZ2.sum(axis=1, keepdims=True)}
+        loss, grads = _numerics.batch_loss_and_grads(params, Xb, Yb, wb, activation, alpha)
+        total += loss * Xb.shape[1]
         state["t"] += 1
-        fsw = dt(sw_sum)
         if solver == "adam":
             t = state["t"]
             lr_t = dt(float(lr) * np.sqrt(1 - float(beta_2) ** t) / (1 - float(beta_1) ** t))
-        for key in v.PARAM_KEYS:
+        for key in PARAM_KEYS:
             p, m1, m2 = params[key], state["m" + key], state["v" + key]
-            decay = alpha if key.startswith("W") else dt(0)
-            g = (sums[key] + decay * p) / fsw
+            g = grads[key]
             if solver == "adam":
                 m1[...] = beta_1 * m1 + (1 - beta_1) * g
                 m2[...] = beta_2 * m2 + (1 - beta_2) * (g * g)
@@ -116,30 +159,70 @@ def _reference_epoch(X, Y, sw, order, batch_size, params, state, activation, sol
     return total
 
 
-def _fast_epoch(X, Y, sw, order, batch_size, params, state, activation, solver,
-                lr, momentum, nesterov, beta_1, beta_2, epsilon, alpha):  # fmt: skip
+def _fast_epoch(
+    X,
+    Y,
+    sw,
+    order,
+    batch_size,
+    params,
+    state,
+    activation,
+    solver,
+    lr,
+    momentum,
+    nesterov,
+    beta_1,
+    beta_2,
+    epsilon,
+    alpha,
+):
     X, Y, sw = np.ascontiguousarray(X), np.ascontiguousarray(Y), np.ascontiguousarray(sw)
+    _validation.check_kernel_sizes("X", X, "Y", Y, "W1", params["W1"], "W2", params["W2"])
     (n_x, m), n_y, dt = X.shape, Y.shape[0], X.dtype
     n_h = params["W1"].shape[0]
     bs = int(min(batch_size, m))
     scratch = (
-        np.empty((n_x, bs), dt), np.empty((n_y, bs), dt), np.empty(bs, dt), np.empty((n_h, bs), dt),
-        np.empty((n_h, bs), dt), np.empty((n_y, bs), dt), np.empty(bs, dt), np.empty((n_h, n_x), dt), np.empty(n_h, dt),
-        np.empty((n_y, n_h), dt), np.empty(n_y, dt),
-    )  # fmt: skip
+        np.empty((n_x, bs), dt),
+        np.empty((n_y, bs), dt),
+        np.empty(bs, dt),
+        np.empty((n_h, bs), dt),
+        np.empty((n_h, bs), dt),
+        np.empty((n_y, bs), dt),
+        np.empty(bs, dt),
+        np.empty((n_h, n_x), dt),
+        np.empty(n_h, dt),
+        np.empty((n_y, n_h), dt),
+        np.empty(n_y, dt),
+    )
     flat = {k: (a.reshape(-1) if k[1] == "b" else a) for k, a in state.items() if k != "t"}
     t = np.array([state["t"]], dtype=np.longlong)
     order = np.empty(0, np.intp) if order is None else np.ascontiguousarray(order, dtype=np.intp)
-    flops_per_batch = 2.0 * bs * n_h * (2 * n_x + 3 * n_y + 10)
-    signal_every = max(1, int(_WORK_PER_SIGNAL_CHECK // flops_per_batch))
+    signal_every = _threads.signal_every(_threads.flops(n_x, n_h, n_y, bs))
     try:
         return _core.train_epoch(
-            X, Y, sw, order, bs,
-            params["W1"], params["b1"].reshape(-1), params["W2"], params["b2"].reshape(-1),
-            *(flat[k] for k in _STATE_KEYS), t,
-            _core.ACTIVATION_CODES[activation], _core.SOLVER_CODES[solver],
-            float(lr), float(momentum), bool(nesterov), float(beta_1), float(beta_2), float(epsilon), float(alpha),
-            *scratch, signal_every,
-        )  # fmt: skip
+            X,
+            Y,
+            sw,
+            order,
+            bs,
+            params["W1"],
+            params["b1"].reshape(-1),
+            params["W2"],
+            params["b2"].reshape(-1),
+            *(flat[k] for k in _STATE_KEYS),
+            t,
+            _core.ACTIVATION_CODES[activation],
+            _core.SOLVER_CODES[solver],
+            float(lr),
+            float(momentum),
+            bool(nesterov),
+            float(beta_1),
+            float(beta_2),
+            float(epsilon),
+            float(alpha),
+            *scratch,
+            signal_every,
+        )
     finally:
         state["t"] = int(t[0])

@@ -11,11 +11,17 @@ import numbers
 
 import numpy as np
 
+from . import _threads
+
 ACTIVATIONS = ("tanh", "relu", "leaky_relu", "sigmoid")
+SOLVERS = ("gd", "sgd", "adam")
 INITS = ("normal", "zeros", "xavier", "he")
 PARAM_KEYS = ("W1", "b1", "W2", "b2")
 GRAD_KEYS = ("dW1", "db1", "dW2", "db2")
-MAX_THREADS = 4096  # BLAS libraries take the count as a C int; no machine has more cores
+
+# The compiled kernels hand sizes, strides and leading dimensions to BLAS as C ints: no dimension of an
+# array they take may exceed this (the reference, in NumPy, has no such limit).
+_KERNEL_MAX_DIM = 2**31 - 1
 
 
 def _learning_rate_in(dtype, lr):
@@ -87,7 +93,12 @@ class Checks:
         float64, or `dtype` when one is given.  The result may share memory with
         `a`; callers never write to it.
         """
-        if type(a) is np.ndarray and a.ndim == ndim and a.dtype in _NATIVE_FLOATS and (dtype is None or dtype == a.dtype):
+        if (
+            type(a) is np.ndarray
+            and a.ndim == ndim
+            and a.dtype in _NATIVE_FLOATS
+            and (dtype is None or dtype == a.dtype)
+        ):
             # The common case, checked with the least Python: a native float array.
             if not allow_empty and a.size == 0:
                 raise ValueError(f"{name} must not be empty, got {describe(a)}")
@@ -112,10 +123,8 @@ class Checks:
             raise ValueError(f"{name} must contain only finite values (no NaN or inf), got {describe(arr)}")
         return arr
 
-
     def check_X(self, X, dtype=None, allow_empty=True):
         return self.check_array("X", X, 2, dtype, allow_empty=allow_empty)
-
 
     def check_Y(self, Y, X, dtype, x_name="X"):
         """Labels: (n_y, m), 0/1 entries, one-hot columns when n_y > 1; as many columns as X."""
@@ -130,15 +139,15 @@ class Checks:
         if not np.all((Y == 0) | (Y == 1)):
             raise ValueError(f"Y must contain only the labels 0 and 1, got {describe(Y)}")
         if Y.shape[0] > 1 and not np.all(Y.sum(axis=0) == 1):
-            raise ValueError(f"Y with more than one row must have one-hot columns (exactly one 1 per column), got {describe(Y)}")
+            raise ValueError(
+                f"Y with more than one row must have one-hot columns (exactly one 1 per column), got {describe(Y)}"
+            )
         return Y
-
 
     def check_activation(self, activation):
         if activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
         return activation
-
 
     def check_positive_int(self, name, value, minimum=1):
         if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
@@ -146,7 +155,6 @@ class Checks:
         if value < minimum:
             raise ValueError(f"{name} must be at least {minimum}, got {value}")
         return int(value)
-
 
     def check_learning_rate(self, learning_rate):
         if isinstance(learning_rate, (bool, np.bool_)) or not isinstance(learning_rate, numbers.Real):
@@ -156,15 +164,22 @@ class Checks:
             raise ValueError(f"learning_rate must be finite and positive, got {learning_rate!r}")
         return lr
 
-
     def check_n_threads(self, n_threads):
+        """None, or a thread count from 1 to what this machine can run (_threads.max_threads())."""
         if n_threads is None:
             return None
         n = self.check_positive_int("n_threads", n_threads)
-        if n > MAX_THREADS:
-            raise ValueError(f"n_threads must be at most {MAX_THREADS}, got {n_threads}")
+        limit = _threads.max_threads()
+        if n > limit:
+            raise ValueError(
+                f"n_threads must be at most {limit} ({_threads.usable_cores()} usable CPUs), got {n_threads}"
+            )
         return n
 
+    def check_init(self, init):
+        if init not in INITS:
+            raise ValueError(f"init must be one of {INITS}, got {init!r}")
+        return init
 
     def _check_dict(self, name, d, keys):
         if not isinstance(d, dict):
@@ -172,7 +187,6 @@ class Checks:
         missing = [k for k in keys if k not in d]
         if missing:
             raise ValueError(f"{name} is missing the keys {missing}; it must have {keys}")
-
 
     def check_parameters(self, parameters, n_x=None, n_y=None):
         """Return (W1, b1, W2, b2) as checked arrays of one working dtype."""
@@ -195,7 +209,6 @@ class Checks:
         dtype = working_dtype(*raw)
         return tuple(a if a.dtype == dtype else a.astype(dtype) for a in raw)
 
-
     def check_grads(self, grads, W1, b1, W2, b2):
         self._check_dict("grads", grads, GRAD_KEYS)
         out = []
@@ -206,13 +219,13 @@ class Checks:
             out.append(g)
         return out
 
-
     def check_probabilities(self, A2):
         A2 = self.check_array("A2", A2, 2)
         if A2.size and (A2.min() < 0 or A2.max() > 1):
-            raise ValueError(f"A2 must hold probabilities in [0, 1], got {describe(A2)} with values in [{A2.min()}, {A2.max()}]")
+            raise ValueError(
+                f"A2 must hold probabilities in [0, 1], got {describe(A2)} with values in [{A2.min()}, {A2.max()}]"
+            )
         return A2
-
 
     def _common_forward_inputs(self, X, parameters, activation, allow_empty):
         """check_forward_inputs's result when every argument is the common case, else None.
@@ -230,12 +243,22 @@ class Checks:
         if not (type(X) is nd and type(W1) is nd and type(b1) is nd and type(W2) is nd and type(b2) is nd):
             return None
         dt = X.dtype
-        if (dt is not _F64 and dt is not _F32) or not (W1.dtype is dt and b1.dtype is dt and W2.dtype is dt and b2.dtype is dt):
+        if (dt is not _F64 and dt is not _F32) or not (
+            W1.dtype is dt and b1.dtype is dt and W2.dtype is dt and b2.dtype is dt
+        ):
             return None
         if X.ndim != 2 or W1.ndim != 2 or W2.ndim != 2 or (not allow_empty and X.size == 0):
             return None
         (n_h, n_x), (n_y, n_in) = W1.shape, W2.shape
-        if n_h < 1 or n_x < 1 or n_y < 1 or n_in != n_h or X.shape[0] != n_x or b1.shape != (n_h, 1) or b2.shape != (n_y, 1):
+        if (
+            n_h < 1
+            or n_x < 1
+            or n_y < 1
+            or n_in != n_h
+            or X.shape[0] != n_x
+            or b1.shape != (n_h, 1)
+            or b2.shape != (n_y, 1)
+        ):
             return None
         if not self.network_finite[dt](X, W1, b1, W2, b2):
             return None
@@ -249,12 +272,13 @@ class Checks:
         W1, b1, W2, b2 = self.check_parameters(parameters)
         X = self.check_X(X, allow_empty=allow_empty)
         if X.shape[0] != W1.shape[1]:
-            raise ValueError(f"X must have {W1.shape[1]} rows (features) to match W1 of {describe(W1)}, got {describe(X)}")
+            raise ValueError(
+                f"X must have {W1.shape[1]} rows (features) to match W1 of {describe(W1)}, got {describe(X)}"
+            )
         if X.dtype != W1.dtype:
             dtype = working_dtype(X, W1)
             W1, b1, W2, b2, X = (a.astype(dtype, copy=False) for a in (W1, b1, W2, b2, X))
         return X, W1, b1, W2, b2
-
 
     def check_cache(self, cache, X, W1, W2):
         keys = ("Z1", "A1", "Z2", "A2")
@@ -265,10 +289,11 @@ class Checks:
         for k in keys:
             a = self.check_array(k, cache[k], 2, X.dtype)
             if a.shape != want[k]:
-                raise ValueError(f"cache[{k!r}] must have shape {want[k]} to match X and the parameters, got {describe(a)}")
+                raise ValueError(
+                    f"cache[{k!r}] must have shape {want[k]} to match X and the parameters, got {describe(a)}"
+                )
             out[k] = a
         return out
-
 
     def check_cost_inputs(self, A2, Y):
         A2 = self.check_probabilities(A2)
@@ -279,7 +304,6 @@ class Checks:
             raise ValueError(f"the cost needs at least one example, got A2 with {describe(A2)}")
         return A2, Y
 
-
     def check_backward_inputs(self, parameters, cache, X, Y, activation):
         """Return X, Y, W2, A1, A2 in one working dtype."""
         X, W1, b1, W2, b2 = self.check_forward_inputs(X, parameters, activation, allow_empty=False)
@@ -288,7 +312,6 @@ class Checks:
             raise ValueError(f"Y must have {W2.shape[0]} rows to match W2 of {describe(W2)}, got {describe(Y)}")
         c = self.check_cache(cache, X, W1, W2)
         return X, Y, W2, c["A1"], c["A2"]
-
 
     def check_update_inputs(self, parameters, grads, learning_rate):
         """Return (parameters, grads, learning rate) in one working dtype."""
@@ -300,30 +323,30 @@ class Checks:
         grads = {k: g.astype(dtype, copy=False) for k, g in zip(GRAD_KEYS, gs)}
         return params, grads, _learning_rate_in(dtype, lr)
 
+    def check_training_inputs(self, X, Y, n_h, num_iterations, learning_rate, activation, parameters, init, n_threads):
+        """Checks of nn_model's arguments.
 
-    def check_training_inputs(self, X, Y, n_h, num_iterations, learning_rate, activation, parameters, init, seed, n_threads):
-        """Checks of nn_model's arguments; the starting parameters are drawn here when none are given."""
-        from .reference import initialize_parameters
+        Returns ``(X, Y, params, n_h, num_iterations, learning_rate, n_threads)``
+        in one working dtype, with params the checked (W1, b1, W2, b2), or None
+        when `parameters` is None (the caller draws them, in X's dtype, with
+        `init`).
+        """
         self.check_activation(activation)
         n_h = self.check_positive_int("n_h", n_h)
         num_iterations = self.check_positive_int("num_iterations", num_iterations, minimum=0)
         lr = self.check_learning_rate(learning_rate)
-        self.check_n_threads(n_threads)
+        n_threads = self.check_n_threads(n_threads)
         X = self.check_X(X, allow_empty=False)
         Y = self.check_Y(Y, X, X.dtype)
         if parameters is None:
-            if init not in INITS:
-                raise ValueError(f"init must be one of {INITS}, got {init!r}")
-            params = initialize_parameters(X.shape[0], n_h, Y.shape[0], init=init, seed=seed, dtype=X.dtype)
-            W1, b1, W2, b2 = (params[k] for k in PARAM_KEYS)
-        else:
-            W1, b1, W2, b2 = self.check_parameters(parameters, n_x=X.shape[0], n_y=Y.shape[0])
-            if W1.shape[0] != n_h:
-                raise ValueError(f"n_h={n_h} does not agree with the given parameters: W1 has {describe(W1)}")
+            self.check_init(init)
+            return X, Y, None, n_h, num_iterations, _learning_rate_in(X.dtype, lr), n_threads
+        W1, b1, W2, b2 = self.check_parameters(parameters, n_x=X.shape[0], n_y=Y.shape[0])
+        if W1.shape[0] != n_h:
+            raise ValueError(f"n_h={n_h} does not agree with the given parameters: W1 has {describe(W1)}")
         dtype = working_dtype(X, W1)
         X, Y, W1, b1, W2, b2 = (a.astype(dtype, copy=False) for a in (X, Y, W1, b1, W2, b2))
-        return X, Y, (W1, b1, W2, b2), num_iterations, _learning_rate_in(dtype, lr)
-
+        return X, Y, (W1, b1, W2, b2), n_h, num_iterations, _learning_rate_in(dtype, lr), n_threads
 
     def check_diverged(self, arrays, learning_rate, iteration):
         """FloatingPointError when training has made any parameter NaN or infinite."""
@@ -334,23 +357,40 @@ class Checks:
             )
 
 
-_default = Checks()
-check_array = _default.check_array
-check_X = _default.check_X
-check_Y = _default.check_Y
-check_activation = _default.check_activation
-check_positive_int = _default.check_positive_int
-check_learning_rate = _default.check_learning_rate
-check_n_threads = _default.check_n_threads
-_check_dict = _default._check_dict
-check_parameters = _default.check_parameters
-check_grads = _default.check_grads
-check_probabilities = _default.check_probabilities
-_common_forward_inputs = _default._common_forward_inputs
-check_forward_inputs = _default.check_forward_inputs
-check_cache = _default.check_cache
-check_cost_inputs = _default.check_cost_inputs
-check_backward_inputs = _default.check_backward_inputs
-check_update_inputs = _default.check_update_inputs
-check_training_inputs = _default.check_training_inputs
-check_diverged = _default.check_diverged
+numpy_checks = Checks()  # with NumPy's finiteness test: the reference's checks
+check_array = numpy_checks.check_array
+check_X = numpy_checks.check_X
+check_Y = numpy_checks.check_Y
+check_activation = numpy_checks.check_activation
+check_positive_int = numpy_checks.check_positive_int
+check_learning_rate = numpy_checks.check_learning_rate
+check_n_threads = numpy_checks.check_n_threads
+check_init = numpy_checks.check_init
+_check_dict = numpy_checks._check_dict
+check_parameters = numpy_checks.check_parameters
+check_grads = numpy_checks.check_grads
+check_probabilities = numpy_checks.check_probabilities
+_common_forward_inputs = numpy_checks._common_forward_inputs
+check_forward_inputs = numpy_checks.check_forward_inputs
+check_cache = numpy_checks.check_cache
+check_cost_inputs = numpy_checks.check_cost_inputs
+check_backward_inputs = numpy_checks.check_backward_inputs
+check_update_inputs = numpy_checks.check_update_inputs
+check_training_inputs = numpy_checks.check_training_inputs
+check_diverged = numpy_checks.check_diverged
+
+
+def check_kernel_sizes(*arrays):
+    """ValueError unless every dimension of the 2-D `arrays` fits the compiled kernels (_KERNEL_MAX_DIM).
+
+    `arrays` alternate names and arrays: ``check_kernel_sizes("X", X, "W1", W1)``.  Arrays reach the
+    kernels C-contiguous, so their leading dimensions are their column counts: checking the dimensions
+    checks the strides too.
+    """
+    limit = _KERNEL_MAX_DIM
+    for i in range(1, len(arrays), 2):
+        rows, cols = arrays[i].shape
+        if rows > limit or cols > limit:
+            name = arrays[i - 1]
+            count, what = (rows, "rows") if rows > limit else (cols, "columns")
+            raise ValueError(f"{name} has {count} {what}; the compiled kernels take at most {limit}")

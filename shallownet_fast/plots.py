@@ -1,4 +1,4 @@
-"""Pictures of the course: decision boundaries, cost curves, the hidden-size sweep, benchmark charts.
+"""Pictures of the course: decision boundaries, cost curves and the hidden-size sweep.
 
 matplotlib is optional (``pip install "shallownet_fast[plot]"``) and imported
 only when a picture is drawn.  Figures are drawn on matplotlib's Agg canvas
@@ -17,7 +17,6 @@ __all__ = [
     "decision_boundary",
     "cost_curve",
     "sweep_grid",
-    "benchmark_chart",
     "check_output_path",
 ]
 
@@ -229,55 +228,6 @@ def sweep_grid(panels, X, Y, path, *, ncols=4, panel_size=3.5, dpi=100, title=No
         ax.set_axis_off()
     if title:
         fig.suptitle(title)
-    return _save(fig, path)
-
-
-def benchmark_chart(rows, path, *, title="Training time per iteration", figsize=(8.0, 4.8), dpi=100):
-    """Save a bar chart (log scale) of benchmark times, one group of bars per workload.
-
-    Parameters
-    ----------
-    rows : sequence of dict
-        Each with "workload" (str), "contender" (str) and "median_s" (float,
-        seconds), such as the "results" of :func:`shallownet_fast.bench.run_report`
-        (its optional "dtype" is added to the workload's label).
-    path : str or path-like
-        Where to write the image.
-    title : str, default "Training time per iteration"
-    figsize : (float, float), default (8.0, 4.8)
-        In inches; the image is ``figsize * dpi`` pixels.
-    dpi : int, default 100
-
-    Returns
-    -------
-    path
-    """
-    rows = [r for r in rows if r.get("median_s") is not None]
-    if not rows:
-        raise ValueError("no benchmark results to plot")
-
-    def group(r):
-        return f"{r['workload']} {r['dtype']}" if r.get("dtype") else str(r["workload"])
-
-    groups = list(dict.fromkeys(group(r) for r in rows))
-    names = list(dict.fromkeys(str(r["contender"]) for r in rows))
-    fig = _figure(figsize, dpi)
-    ax = fig.add_subplot()
-    width = 0.8 / len(names)
-    for i, name in enumerate(names):
-        xs, ys = [], []
-        for j, g in enumerate(groups):
-            for r in rows:
-                if group(r) == g and str(r["contender"]) == name:
-                    xs.append(j + (i - (len(names) - 1) / 2) * width)
-                    ys.append(float(r["median_s"]))
-        ax.bar(xs, ys, width, label=name)
-    ax.set_yscale("log")
-    ax.set_xticks(range(len(groups)))
-    ax.set_xticklabels(groups)
-    ax.set_ylabel("seconds")
-    ax.set_title(title)
-    ax.legend()
     return _save(fig, path)
 
 

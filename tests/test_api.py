@@ -4,6 +4,7 @@ import inspect
 
 import numpy as np
 import pytest
+
 from conftest import PARAM_KEYS, fast, reference
 
 PUBLIC = [

@@ -30,22 +30,28 @@ bits; judge() allows for exactly that (rounding bounds from the magnitudes of
 the terms; the reference's own spread over permuted and perturbed problems)
 and tests below check that it still sees a wrong digit or a NaN.
 
-After the fuzz: the bugs it found, kept as regression tests, the numerical faults checked directly in this process (a learning rate
-of 1e6, saturated activations, exploding ReLU units, probabilities of exactly 0
+After the fuzz: the bugs it found, kept as regression tests, the numerical faults checked directly in
+this process (a learning rate of 1e6, saturated activations, exploding ReLU units, probabilities of exactly 0
 and 1 give finite results or a FloatingPointError naming the learning rate),
 and tests of the judge and of the harness itself.
 """
 
 import concurrent.futures
-import ctypes
 import os
 import warnings
 from decimal import Decimal
 from fractions import Fraction
 
-import isolate
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import seed as hypothesis_seed
+from hypothesis import strategies as st
+
+from shallownet_fast import _validation, fast, reference
+from shallownet_fast._params import training_start
+
+import isolate
 from conftest import (
     ACTIVATIONS,
     BACKEND_IDS,
@@ -58,11 +64,6 @@ from conftest import (
     make_parameters,
     tolerance,
 )
-from hypothesis import HealthCheck, Phase, given, settings
-from hypothesis import seed as hypothesis_seed
-from hypothesis import strategies as st
-
-from shallownet_fast import _validation, fast, reference
 
 FUNCTIONS = tuple(reference.__all__)  # every public function (test_api checks both modules agree)
 # Examples per function (x SHALLOWNET_FUZZ_SCALE).  initialize_parameters and
@@ -84,9 +85,33 @@ DOCUMENTED = ("ValueError", "TypeError", "FloatingPointError")
 # ---------------------------------------------------------------- values
 
 FINITE_SPECIALS = (
-    0.0, -0.0, 1.0, -1.0, 0.5, 2.0, 20.0, -20.0, 1e4, -1e4, 710.0, -746.0, 89.0, -104.0,
-    1e38, -1e38, 3.4e38, 1e300, -1e300, 1.7e308, 5e-324, -5e-324, 1e-310, 1e-40, 1e-45, 1e-8,
-)  # fmt: skip
+    0.0,
+    -0.0,
+    1.0,
+    -1.0,
+    0.5,
+    2.0,
+    20.0,
+    -20.0,
+    1e4,
+    -1e4,
+    710.0,
+    -746.0,
+    89.0,
+    -104.0,
+    1e38,
+    -1e38,
+    3.4e38,
+    1e300,
+    -1e300,
+    1.7e308,
+    5e-324,
+    -5e-324,
+    1e-310,
+    1e-40,
+    1e-45,
+    1e-8,
+)
 NON_FINITE = (np.nan, np.inf, -np.inf)
 SCALES = (0.0, 5e-324, 1e-310, 1e-40, 1e-8, 0.01, 1.0, 3.0, 30.0, 1e4, 1e38, 1e150, 1e300)
 PATTERNS = ("normal", "normal", "uniform", "integers", "constant", "zeros")
@@ -98,13 +123,38 @@ N_Y = (1, 2, 3)
 M = (1, 2, 3, 7, 8, 9, 17, 70, 1100, 2100, 0)
 
 OK_DTYPES = (
-    "float16", "longdouble", "int8", "int32", "int64", "uint8", "bool", ">f4", ">f8", ">i8", "float32", "float64",
-)  # fmt: skip
+    "float16",
+    "longdouble",
+    "int8",
+    "int32",
+    "int64",
+    "uint8",
+    "bool",
+    ">f4",
+    ">f8",
+    ">i8",
+    "float32",
+    "float64",
+)
 BAD_DTYPES = ("complex64", "complex128", "object", "U8", "S4", "datetime64[s]", "timedelta64[s]", "V8")
 CONTAINERS = (
-    "list", "tuple", "rows", "scalar", "np_scalar", "none", "ravel", "3d", "ragged", "str", "bytes",
-    "dict", "list_with_none", "mixed_list", "empty_list", "empty_row",
-)  # fmt: skip
+    "list",
+    "tuple",
+    "rows",
+    "scalar",
+    "np_scalar",
+    "none",
+    "ravel",
+    "3d",
+    "ragged",
+    "str",
+    "bytes",
+    "dict",
+    "list_with_none",
+    "mixed_list",
+    "empty_list",
+    "empty_row",
+)
 SHAPE_CHANGES = ("drop_row", "add_row", "drop_col", "add_col", "transpose", "no_rows", "no_cols", "empty")
 
 CLEAN_FORMS = ("plain",) * 6 + ("layout",) * 3 + ("dtype_ok",)
@@ -664,9 +714,12 @@ def _compare_arrays(ref, got, dtype, bound, path, problems):
         where = np.argwhere(~ok)[:5].tolist()
         problems.append(
             f"{path}: fast differs from the reference at {int((~ok).sum())} of {ok.size} entries, e.g. "
-            + ", ".join(f"{tuple(i)}: fast {got[tuple(i)]!r}, reference {ref[tuple(i)]!r}"
-                        + ("" if bound is None else f" (rounding bound {bound[tuple(i)]:.3g})") for i in where)
-        )  # fmt: skip
+            + ", ".join(
+                f"{tuple(i)}: fast {got[tuple(i)]!r}, reference {ref[tuple(i)]!r}"
+                + ("" if bound is None else f" (rounding bound {bound[tuple(i)]:.3g})")
+                for i in where
+            )
+        )
 
 
 def _compare(ref, got, dtype, path, problems, bounds):
@@ -739,8 +792,8 @@ def _training_problem(case):
     lr, activation, parameters, init, seed, n_threads = (kwargs.get(k, d) for k, d in zip(names, defaults))
     with _quiet(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        X, Y, (W1, b1, W2, b2), iterations, lr = _validation.check_training_inputs(
-            X, Y, n_h, iterations, lr, activation, parameters, init, seed, n_threads
+        X, Y, (W1, b1, W2, b2), iterations, lr, _ = training_start(
+            _validation.numpy_checks, X, Y, n_h, iterations, lr, activation, parameters, init, seed, n_threads
         )
     return X, Y, {"W1": W1, "b1": b1, "W2": W2, "b2": b2}, iterations, lr, activation
 
@@ -774,7 +827,7 @@ def _training_variants(case, count=4):
 
         def nudge(a, ulps=2):
             with _quiet():
-                return (a * (1 + ulps * eps * rng.uniform(-1, 1, a.shape))).astype(a.dtype)
+                return (a * (1 + ulps * eps * rng.uniform(-1, 1, a.shape))).astype(a.dtype)  # noqa: B023 (called in this iteration)
 
         p = {"W1": params["W1"][h][:, f], "b1": params["b1"][h], "W2": params["W2"][c][:, h], "b2": params["b2"][c]}
         p = {key: nudge(a) for key, a in p.items()}
@@ -915,7 +968,7 @@ def fuzz():
 
 def _report(func, failures, total):
     lines = [f"{len(failures)} of {total} fuzz cases of {func} failed:"]
-    for case, record, problems in failures[:12]:
+    for case, _record, problems in failures[:12]:
         lines.append("\n" + case.describe())
         lines += [f"  - {p}" for p in problems]
     if len(failures) > 12:
@@ -934,7 +987,7 @@ def test_fuzz(fuzz, func):
 # Bugs this fuzz found that are open, each with a strict-xfail reproducer: a
 # record showing one of them (and nothing else) is not counted again above.
 # None is open; the reproducers of the fixed ones remain as regression tests.
-KNOWN_BUGS: dict = {}  # fmt: skip
+KNOWN_BUGS: dict = {}
 
 
 def known_bug(record):
@@ -1018,7 +1071,7 @@ def test_learning_rate_1e6_is_finite_or_a_floating_point_error(dtype, activation
     X, Y = make_data(10, 2, 200, n_y, dtype)
     outcomes = {
         backend.__name__: _finite_or_diverged(
-            lambda: backend.nn_model(X, Y, 4, 30, learning_rate=1e6, activation=activation, seed=0, return_costs=True)
+            lambda: backend.nn_model(X, Y, 4, 30, learning_rate=1e6, activation=activation, seed=0, return_costs=True)  # noqa: B023
         )
         for backend in BACKENDS
     }

@@ -10,6 +10,7 @@ derivative, a transposed product) is off by far more.
 
 import numpy as np
 import pytest
+
 from conftest import ACTIVATIONS, GRAD_KEYS, PARAM_KEYS, make_data, make_parameters
 
 H = 1e-6

@@ -10,7 +10,7 @@ import pytest
 from conftest import assert_dicts_close, tolerance
 
 import shallownet_fast
-from shallownet_fast import _dispatch, datasets, fast, reference
+from shallownet_fast import _dispatch, _threads, datasets, fast, reference
 
 VARIANTS = _dispatch.available()
 
@@ -111,9 +111,9 @@ def test_vector_tanh_is_within_a_few_ulp_of_numpy(monkeypatch, variant, dtype):
 def test_column_blocks_match_one_block(monkeypatch, dtype, sizes):
     """Training and prediction in several column blocks (the last one partial) equal the reference."""
     for name in ("_BLOCK_BYTES", "_THREADED_BLOCK_BYTES", "_PREDICT_BLOCK_BYTES"):
-        monkeypatch.setattr(fast, name, 1)  # blocks of _MIN_BLOCK = 64 columns: 64+64+64+11
+        monkeypatch.setattr(_threads, name, 1)  # blocks of _MIN_BLOCK = 64 columns: 64+64+64+11
     X, Y, params = _data(np.random.default_rng(4), *sizes, dtype)
-    assert fast._block_columns(sizes[1], sizes[3], dtype, fast._PREDICT_BLOCK_BYTES) == 64
+    assert _threads.block_columns(sizes[1], sizes[3], dtype, _threads._PREDICT_BLOCK_BYTES) == 64
     pr, cr = reference.nn_model(X, Y, sizes[1], 15, learning_rate=0.2, parameters=params, return_costs=True)
     pf, cf = fast.nn_model(X, Y, sizes[1], 15, learning_rate=0.2, parameters=params, return_costs=True)
     assert_dicts_close(pf, pr, dtype, ("W1", "b1", "W2", "b2"), "blocked nn_model")
@@ -143,7 +143,7 @@ def test_thread_team_matches_the_reference_and_repeats_itself(dtype, sizes, n_th
     table's tolerance, and bitwise the same result on a second run with the same thread count."""
     n_x, n_h, n_y, m = sizes
     X, Y, params = _data(np.random.default_rng(9), n_x, n_h, n_y, m, dtype)
-    team, block, _ = fast._training_threads(n_threads, n_x, n_h, m, np.dtype(dtype), 1.0)
+    team, block, _ = _threads.training_plan(n_threads, n_x, n_h, m, np.dtype(dtype), 1.0, fast._core)
     assert team == min(n_threads, -(-m // block)) and team >= 2, (team, block)
     kw = dict(learning_rate=0.3, parameters=params, return_costs=True)
     pr, cr = reference.nn_model(X, Y, n_h, 25, **kw)
@@ -159,10 +159,10 @@ def test_thread_team_matches_the_reference_and_repeats_itself(dtype, sizes, n_th
 def test_team_blocks_are_balanced():
     """A team gets a multiple of its size in blocks of about equal width; a block is at least 2 n_x wide."""
     for n_x, n_h, m, team in [(20, 64, 10000, 2), (784, 256, 20000, 2), (20, 64, 1000, 3), (2, 4, 400, 4)]:
-        block = fast._training_block(n_x, n_h, m, np.float64, fast._BLOCK_BYTES, team)
+        block = _threads.training_block(n_x, n_h, m, np.float64, _threads._BLOCK_BYTES, team)
         n_blocks = -(-m // block)
         assert n_blocks % team == 0 and m - (n_blocks - 1) * block > block // 2, (n_x, n_h, m, team, block)
-    assert fast._training_block(784, 256, 20000, np.float64, fast._BLOCK_BYTES, 1) >= 2 * 784
+    assert _threads.training_block(784, 256, 20000, np.float64, _threads._BLOCK_BYTES, 1) >= 2 * 784
 
 
 def test_a_team_runs_blas_on_one_thread(monkeypatch):
@@ -217,7 +217,7 @@ def test_the_gil_is_released_while_training(monkeypatch):
     so a kernel that kept the GIL would let the counter thread advance not at
     all during the call.  One call here does all 1000 iterations (tens of ms).
     """
-    monkeypatch.setattr(fast, "_WORK_PER_CALL", 1e18)  # no chunking: one kernel call
+    monkeypatch.setattr(_threads, "_WORK_PER_CALL", 1e18)  # no chunking: one kernel call
     X, Y = datasets.load_planar_dataset()
     state = {"n": 0, "stop": False}
 

@@ -9,6 +9,7 @@ product down a different BLAS path) and the results keep the input's dtype.
 
 import numpy as np
 import pytest
+
 from conftest import (
     CACHE_KEYS,
     GRAD_KEYS,

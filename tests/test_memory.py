@@ -17,9 +17,10 @@ import tracemalloc
 
 import numpy as np
 import pytest
-from conftest import ACTIVATIONS, make_data, make_parameters
 
 from shallownet_fast import fast
+
+from conftest import ACTIVATIONS, make_data, make_parameters
 
 RSS_LIMIT = 10 * 2**20
 TRACED_LIMIT = 64 * 2**10

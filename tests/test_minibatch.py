@@ -2,10 +2,11 @@
 
 import numpy as np
 import pytest
-from conftest import assert_dicts_close, tolerance
 
 from shallownet_fast import _minibatch as mb
 from shallownet_fast import reference
+
+from conftest import assert_dicts_close, tolerance
 
 SETTINGS = dict(momentum=0.9, beta_1=0.9, beta_2=0.999, epsilon=1e-8)
 
@@ -66,13 +67,15 @@ def test_one_gd_step_is_minus_learning_rate_times_the_finite_difference_gradient
 
     def loss(p):
         q = {k: a.copy() for k, a in p.items()}
-        return mb.run_epoch(backend, X, Y, sw, None, X.shape[1], q, mb.make_state(q, "gd"), solver="gd",
-                            learning_rate=1e-300, **kw)  # fmt: skip
+        return mb.run_epoch(
+            backend, X, Y, sw, None, X.shape[1], q, mb.make_state(q, "gd"), solver="gd", learning_rate=1e-300, **kw
+        )
 
     lr = 1e-3
     stepped = {k: a.copy() for k, a in params.items()}
-    mb.run_epoch(backend, X, Y, sw, None, X.shape[1], stepped, mb.make_state(stepped, "gd"), solver="gd",
-                 learning_rate=lr, **kw)  # fmt: skip
+    mb.run_epoch(
+        backend, X, Y, sw, None, X.shape[1], stepped, mb.make_state(stepped, "gd"), solver="gd", learning_rate=lr, **kw
+    )
     h = 1e-6
     for key in ("W1", "b1", "W2", "b2"):
         analytic = (params[key] - stepped[key]) / lr
@@ -96,8 +99,9 @@ def test_integer_weights_equal_repeated_examples():
     kw = dict(activation="tanh", learning_rate=0.1, nesterov=False, alpha=1e-2, **SETTINGS)
     for backend in ("reference", "fast"):
         pw, _, lw = _train(backend, X, Y, w, params, "gd", 3, 20, False, **kw)
-        pr, _, lr = _train(backend, np.ascontiguousarray(Xr), np.ascontiguousarray(Yr), np.ones(25), params,
-                           "gd", 3, 25, False, **kw)  # fmt: skip
+        pr, _, lr = _train(
+            backend, np.ascontiguousarray(Xr), np.ascontiguousarray(Yr), np.ones(25), params, "gd", 3, 25, False, **kw
+        )
         assert_dicts_close(pw, pr, np.float64, ("W1", "b1", "W2", "b2"), backend)
 
 
@@ -107,5 +111,19 @@ def test_a_diverging_epoch_raises_floating_point_error(backend):
     p = {k: a.copy() * 100 for k, a in params.items()}
     with pytest.raises(FloatingPointError, match="learning_rate"):
         for _ in range(20):
-            mb.run_epoch(backend, X * 1e3, Y, sw, None, 16, p, mb.make_state(p, "sgd"), solver="sgd",
-                         activation="relu", learning_rate=1e8, nesterov=False, alpha=0.0, **SETTINGS)  # fmt: skip
+            mb.run_epoch(
+                backend,
+                X * 1e3,
+                Y,
+                sw,
+                None,
+                16,
+                p,
+                mb.make_state(p, "sgd"),
+                solver="sgd",
+                activation="relu",
+                learning_rate=1e8,
+                nesterov=False,
+                alpha=0.0,
+                **SETTINGS,
+            )

@@ -28,7 +28,9 @@ def assert_real_image(path, width, height):
     assert path.is_file(), f"{path} was not written"
     assert path.read_bytes()[:8] == PNG_MAGIC, f"{path} is not a PNG file"
     image = matplotlib.image.imread(path)
-    assert image.shape[:2] == (height, width), f"{path}: {image.shape[1]} x {image.shape[0]} pixels, expected {width} x {height}"
+    assert image.shape[:2] == (height, width), (
+        f"{path}: {image.shape[1]} x {image.shape[0]} pixels, expected {width} x {height}"
+    )
     pixels = image.reshape(-1, image.shape[2] if image.ndim == 3 else 1)
     colours, counts = np.unique(pixels, axis=0, return_counts=True)
     assert len(colours) >= 8, f"{path}: only {len(colours)} distinct colours"
@@ -100,25 +102,6 @@ def test_sweep_grid(tmp_path, flower_model):
     assert_real_image(path, 2 * 3 * 80, 2 * 3 * 80)  # 3 panels in 2 columns: 2 rows
 
 
-BENCH_ROWS = [  # the shape of shallownet_fast.bench's report["results"]
-    {"section": "train", "workload": "W1", "dtype": "float64", "contender": "reference", "median_s": 6.0e-5},
-    {"section": "train", "workload": "W1", "dtype": "float64", "contender": "fast", "median_s": 8.0e-6},
-    {"section": "train", "workload": "W2", "dtype": "float64", "contender": "reference", "median_s": 9.0e-3},
-    {"section": "train", "workload": "W2", "dtype": "float64", "contender": "fast", "median_s": 2.0e-3},
-    {"section": "train", "workload": "W2", "dtype": "float64", "contender": "sklearn", "median_s": 1.1e-2},
-]
-
-
-def test_benchmark_chart(tmp_path):
-    path = plots.benchmark_chart(BENCH_ROWS, tmp_path / "bench.png")
-    assert_real_image(path, 800, 480)
-
-
-def test_benchmark_chart_needs_results(tmp_path):
-    with pytest.raises(ValueError, match="no benchmark results"):
-        plots.benchmark_chart([], tmp_path / "bench.png")
-
-
 def test_check_output_path(tmp_path):
     plots.check_output_path(tmp_path / "fine.png")
     plots.check_output_path(tmp_path / "no_extension")
@@ -137,8 +120,12 @@ def _cli(tmp_path, *args):
     env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     proc = subprocess.run(
         [sys.executable, "-m", "shallownet_fast", *map(str, args)],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     return proc
 

@@ -20,9 +20,10 @@ import time
 
 import numpy as np
 import pytest
-from conftest import BACKEND_IDS, BACKENDS, copy_tree, make_data, make_parameters
 
 from shallownet_fast import fast
+
+from conftest import BACKEND_IDS, BACKENDS, copy_tree, make_data, make_parameters
 
 THREADS = 8
 ROUNDS = 6
@@ -110,7 +111,8 @@ def _release_blas_control():
 
 @pytest.fixture(autouse=True)
 def _keep_blas_thread_count():
-    """Whatever a test does to BLAS's thread count (see the BLAS-limit tests below), the next test finds it as it was."""
+    """Whatever a test does to BLAS's thread count (see the BLAS-limit tests below), the next test finds it
+    as it was."""
     before = _blas_thread_counts()
     yield
     _release_blas_control()
@@ -279,7 +281,9 @@ def test_n_threads_is_honoured_in_a_worker_after_a_call_in_the_main_thread(monke
             return real.train(*args)
 
     monkeypatch.setattr(fast, "_core", Recording())
-    worker = threading.Thread(target=fast.nn_model, args=(X, Y, 32, 3000), kwargs={"parameters": params, "n_threads": 1})
+    worker = threading.Thread(
+        target=fast.nn_model, args=(X, Y, 32, 3000), kwargs={"parameters": params, "n_threads": 1}
+    )
     worker.start()
     worker.join()
     assert seen and set(seen) == {1}, f"n_threads=1 asked, BLAS ran with {sorted(set(seen))} threads"
@@ -345,3 +349,58 @@ def test_keyboard_interrupt_returns_within_a_second(backend, shape):
     again = backend.nn_model(X, Y, n_h, 5, parameters=params)
     expected = backend.nn_model(before["X"], before["Y"], n_h, 5, parameters={k: before[k] for k in params})
     assert not _differences(again, expected)
+
+
+# ---------------------------------------------------------------- how many threads may be asked for
+
+
+def test_n_threads_is_bounded_by_the_usable_cpus(monkeypatch, backend):
+    """At most 4 threads per usable CPU (at least 8 in all) are accepted, in both backends; beyond that
+    a ValueError names n_threads and the limit before any work."""
+    from shallownet_fast import _threads
+
+    X, Y = make_data(3, 2, 20, 1)
+    monkeypatch.setattr(_threads, "usable_cores", lambda: 3)
+    assert _threads.max_threads() == 12
+    backend.nn_model(X, Y, 2, 1, seed=0, n_threads=12)
+    for too_many in (13, 4096, 2**64):
+        with pytest.raises(ValueError, match="n_threads must be at most 12"):
+            backend.nn_model(X, Y, 2, 1, seed=0, n_threads=too_many)
+    monkeypatch.setattr(_threads, "usable_cores", lambda: 1)
+    assert _threads.max_threads() == 8  # the floor: 8 threads work on any machine
+    backend.nn_model(X, Y, 2, 1, seed=0, n_threads=8)
+    with pytest.raises(ValueError, match="n_threads must be at most 8"):
+        backend.nn_model(X, Y, 2, 1, seed=0, n_threads=9)
+
+
+def test_the_thread_limit_follows_the_affinity_of_the_process():
+    import os
+
+    from shallownet_fast import _threads
+
+    if not hasattr(os, "sched_getaffinity"):
+        pytest.skip("no CPU affinity on this platform")
+    assert _threads.usable_cores() == len(os.sched_getaffinity(0))
+    assert _threads.max_threads() == max(8, 4 * len(os.sched_getaffinity(0)))
+
+
+def test_one_flops_model_sets_the_work_per_call():
+    """The flops model and what follows from it: iterations per call and steps between signal checks."""
+    from shallownet_fast import _threads
+
+    assert _threads.flops(2, 4, 1, 400) == 2.0 * 400 * 4 * (2 * 2 + 3 * 1 + 10)
+    assert _threads.iterations_per_call(1.0, 1000) == 1000  # tiny work: capped
+    assert _threads.iterations_per_call(1e12, 1000) == 1  # huge work: one per call
+    assert _threads.iterations_per_call(_threads._WORK_PER_CALL / 10, 1000) == 10
+    assert _threads.signal_every(1e12) == 1
+    assert _threads.signal_every(_threads._WORK_PER_SIGNAL_CHECK / 4) == 4
+
+
+def test_predict_block_is_all_columns_for_a_small_hidden_layer():
+    from shallownet_fast import _threads
+
+    f64 = np.dtype(np.float64)
+    assert _threads.predict_block(4, 1, f64) == 1
+    assert _threads.predict_block(4, 0, f64) == 1
+    big = _threads.predict_block(256, 100_000, f64)
+    assert big == _threads.block_columns(256, 100_000, f64, _threads._PREDICT_BLOCK_BYTES) < 100_000

@@ -5,6 +5,9 @@ import re
 
 import numpy as np
 import pytest
+
+from shallownet_fast.datasets import load_planar_dataset
+
 from conftest import (
     ACTIVATIONS,
     PARAM_KEYS,
@@ -16,12 +19,10 @@ from conftest import (
     tolerance,
 )
 
-from shallownet_fast.datasets import load_planar_dataset
-
 COST_LINE = re.compile(r"Cost after iteration (\d+): (-?\d+\.\d+)")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _flower():
     X, Y = load_planar_dataset()
     X.setflags(write=False)
@@ -29,7 +30,7 @@ def _flower():
     return X, Y
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _flower_run(backend):
     """The classic run, shared by several tests: n_h=4, 10000 iterations, lr 1.2, tanh, seed 0."""
     X, Y = _flower()

@@ -10,6 +10,9 @@ import warnings
 
 import numpy as np
 import pytest
+
+from shallownet_fast import _validation
+
 from conftest import ACTIVATIONS, CACHE_KEYS, GRAD_KEYS, PARAM_KEYS, make_parameters, reference
 
 N_X, N_H, M = 3, 4, 6
@@ -140,7 +143,8 @@ for value, vname in [(np.nan, "nan"), (np.inf, "inf"), (-np.inf, "-inf")]:
     case(f"Y-{vname}-backward", lambda b, y=Yp: b.backward_propagation(P, C, X, y), ValueError, "Y must contain")
     case(f"Y-{vname}-cost", lambda b, y=Yp: b.compute_cost(C["A2"], y), ValueError, "Y must contain only finite")
     case(f"Y-{vname}-layer_sizes", lambda b, y=Yp: b.layer_sizes(X, y), ValueError, "Y must contain only finite")
-    case(f"A2-{vname}-cost", lambda b, a=_poisoned(C["A2"], value): b.compute_cost(a, Y), ValueError, "A2 must contain")
+    a2 = _poisoned(C["A2"], value)
+    case(f"A2-{vname}-cost", lambda b, a=a2: b.compute_cost(a, Y), ValueError, "A2 must contain")
     for k in PARAM_KEYS:
         bad = _with(P, **{k: _poisoned(P[k], value)})
         case(f"{k}-{vname}-forward", lambda b, p=bad: b.forward_propagation(X, p), ValueError, f"{k} must contain")
@@ -160,7 +164,9 @@ case("X-nan-float32-nn_model", lambda b: b.nn_model(Xp32, Y, N_H, 1), ValueError
 # ---------------------------------------------------------------- labels
 for label, lname in [(2, "2"), (-1, "-1"), (0.5, "0.5")]:
     bad_y = _poisoned(Y, label)
-    case(f"Y-label-{lname}-nn_model", lambda b, y=bad_y: b.nn_model(X, y, N_H, 1), ValueError, "Y must contain only the")
+    case(
+        f"Y-label-{lname}-nn_model", lambda b, y=bad_y: b.nn_model(X, y, N_H, 1), ValueError, "Y must contain only the"
+    )
     case(f"Y-label-{lname}-backward", lambda b, y=bad_y: b.backward_propagation(P, C, X, y), ValueError, "Y must")
     case(f"Y-label-{lname}-cost", lambda b, y=bad_y: b.compute_cost(C["A2"], y), ValueError, "Y must contain only the")
     case(f"Y-label-{lname}-layer_sizes", lambda b, y=bad_y: b.layer_sizes(X, y), ValueError, "Y must contain only the")
@@ -173,7 +179,7 @@ no_one[:, 0] = 0
 for bad_y, yname in [(two_ones, "two-ones"), (no_one, "no-one")]:
     case(f"Y-{yname}-nn_model", lambda b, y=bad_y: b.nn_model(X, y, N_H, 1), ValueError, "Y .*one-hot")
     C3 = _cache(P3, X)
-    case(f"Y-{yname}-backward", lambda b, y=bad_y: b.backward_propagation(P3, C3, X, y), ValueError, "Y .*one-hot")
+    case(f"Y-{yname}-backward", lambda b, y=bad_y, c=C3: b.backward_propagation(P3, c, X, y), ValueError, "Y .*one-hot")
     case(f"Y-{yname}-cost", lambda b, y=bad_y: b.compute_cost(np.full((3, M), 1 / 3), y), ValueError, "Y .*one-hot")
     case(f"Y-{yname}-layer_sizes", lambda b, y=bad_y: b.layer_sizes(X, y), ValueError, "Y .*one-hot")
 case("Y-no-rows-nn_model", lambda b: b.nn_model(X, np.zeros((0, M)), N_H, 1), ValueError, "Y")
@@ -190,11 +196,23 @@ for n_h, tname in [(2.0, "float"), (True, "bool"), ("4", "str"), (None, "None")]
     case(f"n_h-{tname}-layer_sizes", lambda b, n=n_h: b.layer_sizes(X, Y, n), TypeError, "n_h must be an integer")
     case(f"n_x-{tname}-init", lambda b, n=n_h: b.initialize_parameters(n, 2, 1), TypeError, "n_x must be an integer")
 for it in (-1, -1000):
-    case(f"num_iterations-{it}", lambda b, i=it: b.nn_model(X, Y, N_H, i), ValueError, "num_iterations must be at least 0")
+    case(
+        f"num_iterations-{it}",
+        lambda b, i=it: b.nn_model(X, Y, N_H, i),
+        ValueError,
+        "num_iterations must be at least 0",
+    )
 for it, tname in [(10.0, "float"), (None, "None"), (False, "bool")]:
-    case(f"num_iterations-{tname}", lambda b, i=it: b.nn_model(X, Y, N_H, i), TypeError, "num_iterations must be an integer")
+    case(
+        f"num_iterations-{tname}",
+        lambda b, i=it: b.nn_model(X, Y, N_H, i),
+        TypeError,
+        "num_iterations must be an integer",
+    )
 for n_threads in (0, -2):
-    case(f"n_threads-{n_threads}", lambda b, t=n_threads: b.nn_model(X, Y, N_H, 1, n_threads=t), ValueError, "n_threads")
+    case(
+        f"n_threads-{n_threads}", lambda b, t=n_threads: b.nn_model(X, Y, N_H, 1, n_threads=t), ValueError, "n_threads"
+    )
 case("n_threads-float", lambda b: b.nn_model(X, Y, N_H, 1, n_threads=2.0), TypeError, "n_threads")
 
 # ---------------------------------------------------------------- learning rate
@@ -207,17 +225,29 @@ for lr, lname in [("0.1", "str"), (None, "None"), (True, "bool"), (1 + 0j, "comp
 
 # ---------------------------------------------------------------- activation and init
 for act in ("softmax", "Tanh", "", None):
-    case(f"activation-{act}-forward", lambda b, a=act: b.forward_propagation(X, P, activation=a), ValueError, "activation")
+    case(
+        f"activation-{act}-forward",
+        lambda b, a=act: b.forward_propagation(X, P, activation=a),
+        ValueError,
+        "activation",
+    )
     case(
         f"activation-{act}-backward",
         lambda b, a=act: b.backward_propagation(P, C, X, Y, activation=a),
         ValueError,
         "activation",
     )
-    case(f"activation-{act}-nn_model", lambda b, a=act: b.nn_model(X, Y, N_H, 1, activation=a), ValueError, "activation")
+    case(
+        f"activation-{act}-nn_model", lambda b, a=act: b.nn_model(X, Y, N_H, 1, activation=a), ValueError, "activation"
+    )
     case(f"activation-{act}-predict", lambda b, a=act: b.predict(P, X, activation=a), ValueError, "activation")
 for init in ("uniform", "Zeros", "", None):
-    case(f"init-{init}-init", lambda b, i=init: b.initialize_parameters(2, 3, 1, init=i), ValueError, "init must be one of")
+    case(
+        f"init-{init}-init",
+        lambda b, i=init: b.initialize_parameters(2, 3, 1, init=i),
+        ValueError,
+        "init must be one of",
+    )
     case(f"init-{init}-nn_model", lambda b, i=init: b.nn_model(X, Y, N_H, 1, init=i), ValueError, "init must be one of")
 for scale in (-0.1, np.nan, np.inf):
     case(f"scale-{scale}", lambda b, s=scale: b.initialize_parameters(2, 3, 1, scale=s), ValueError, "scale")
@@ -231,7 +261,12 @@ for k in PARAM_KEYS:
     case(f"missing-{k}-update", lambda b, p=short: b.update_parameters(p, G), ValueError, "parameters is missing")
     case(f"missing-{k}-nn_model", lambda b, p=short: b.nn_model(X, Y, N_H, 1, parameters=p), ValueError, "parameters")
     case(f"missing-{k}-predict", lambda b, p=short: b.predict(p, X), ValueError, "parameters is missing")
-    case(f"missing-{k}-backward", lambda b, p=short: b.backward_propagation(p, C, X, Y), ValueError, "parameters is missing")
+    case(
+        f"missing-{k}-backward",
+        lambda b, p=short: b.backward_propagation(p, C, X, Y),
+        ValueError,
+        "parameters is missing",
+    )
 for k in GRAD_KEYS:
     short = _without(G, k)
     case(f"missing-{k}-update", lambda b, g=short: b.update_parameters(P, g), ValueError, "grads is missing")
@@ -239,11 +274,25 @@ for k in CACHE_KEYS:
     short = _without(C, k)
     case(f"missing-cache-{k}", lambda b, c=short: b.backward_propagation(P, c, X, Y), ValueError, "cache is missing")
 for bad, tname in [([P["W1"], P["b1"], P["W2"], P["b2"]], "list"), (None, "None"), (P["W1"], "array")]:
-    case(f"parameters-{tname}-forward", lambda b, p=bad: b.forward_propagation(X, p), TypeError, "parameters must be a dict")
-    case(f"parameters-{tname}-update", lambda b, p=bad: b.update_parameters(p, G), TypeError, "parameters must be a dict")
+    case(
+        f"parameters-{tname}-forward",
+        lambda b, p=bad: b.forward_propagation(X, p),
+        TypeError,
+        "parameters must be a dict",
+    )
+    case(
+        f"parameters-{tname}-update", lambda b, p=bad: b.update_parameters(p, G), TypeError, "parameters must be a dict"
+    )
     case(f"grads-{tname}-update", lambda b, g=bad: b.update_parameters(P, g), TypeError, "grads must be a dict")
-    case(f"cache-{tname}-backward", lambda b, c=bad: b.backward_propagation(P, c, X, Y), TypeError, "cache must be a dict")
-case("parameters-list-nn_model", lambda b: b.nn_model(X, Y, N_H, 1, parameters=list(P.values())), TypeError, "parameters")
+    case(
+        f"cache-{tname}-backward",
+        lambda b, c=bad: b.backward_propagation(P, c, X, Y),
+        TypeError,
+        "cache must be a dict",
+    )
+case(
+    "parameters-list-nn_model", lambda b: b.nn_model(X, Y, N_H, 1, parameters=list(P.values())), TypeError, "parameters"
+)
 
 # ---------------------------------------------------------------- dtypes and types
 BAD_ARRAYS = [
@@ -270,7 +319,9 @@ for k in PARAM_KEYS:
         case(f"{k}-{tname}-forward", lambda b, p=bad: b.forward_propagation(X, p), TypeError, f"{k} {what}")
         case(f"{k}-{tname}-nn_model", lambda b, p=bad: b.nn_model(X, Y, N_H, 1, parameters=p), TypeError, f"{k} {what}")
         case(f"{k}-{tname}-update", lambda b, p=bad: b.update_parameters(p, G), TypeError, f"{k} {what}")
-    case(f"{k}-None-forward", lambda b, kk=k: b.forward_propagation(X, _with(P, **{kk: None})), TypeError, f"{k} must be")
+    case(
+        f"{k}-None-forward", lambda b, kk=k: b.forward_propagation(X, _with(P, **{kk: None})), TypeError, f"{k} must be"
+    )
 for k in GRAD_KEYS:
     bad = _with(G, **{k: G[k].astype(np.complex64)})
     case(f"{k}-complex-update", lambda b, g=bad: b.update_parameters(P, g), TypeError, f"{k} must be real")
@@ -440,14 +491,15 @@ def test_quick_forward_checks_stand_aside_for_anything_unusual(backend, case):
     """The common-case shortcut of check_forward_inputs declines (None): the full checks then
     convert or raise, exactly as before."""
     _, X, p = case
-    assert backend.v._common_forward_inputs(X, p, "tanh", True) is None
+    checks = _validation.numpy_checks if backend is reference else backend._checks
+    assert checks._common_forward_inputs(X, p, "tanh", True) is None
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_quick_forward_checks_take_the_common_case(backend, dtype):
     """Plain arrays of one float dtype come back as they are; a NaN or inf anywhere sends the
     call to the full checks, which name the array."""
-    checks = backend.v
+    checks = _validation.numpy_checks if backend is reference else backend._checks
     X, _, _ = _data()
     X = X.astype(dtype)
     p = {k: a.astype(dtype) for k, a in _params().items()}
@@ -461,3 +513,117 @@ def test_quick_forward_checks_take_the_common_case(backend, dtype):
             assert checks._common_forward_inputs(Xb, q, "tanh", True) is None, (k, bad)
             with pytest.raises(ValueError, match=f"{k} must contain only finite values"):
                 backend.predict(q, Xb)
+
+
+# ---------------------------------------------------------------- sizes the compiled kernels take
+
+
+class _NoKernels:
+    """Stands for the compiled module: any use of it is a failure (the checks must come first)."""
+
+    def __getattr__(self, name):
+        raise AssertionError(f"the kernel {name} was reached")
+
+
+def _small_limit(monkeypatch, limit=5):
+    monkeypatch.setattr(_validation, "_KERNEL_MAX_DIM", limit)
+
+
+def _sized(n_x=N_X, n_h=N_H, n_y=1, m=4):
+    X = np.random.default_rng(7).standard_normal((n_x, m))
+    Y = np.zeros((n_y, m))
+    Y[0] = 1
+    return X, Y, make_parameters(8, n_x, n_h, n_y)
+
+
+@pytest.mark.parametrize(
+    ("sizes", "message"),
+    [
+        ({"m": 6}, "X has 6 columns"),
+        ({"n_x": 6}, "X has 6 rows"),
+        ({"n_h": 6}, "(W1 has 6 rows|W2 has 6 columns)"),  # backward_propagation takes no W1
+        ({"n_y": 6}, "W2 has 6 rows"),
+    ],
+    ids=["examples", "features", "hidden", "outputs"],
+)
+def test_fast_refuses_sizes_beyond_a_c_int_before_any_kernel(monkeypatch, sizes, message):
+    """With the limit lowered to 5, every entry point of fast that reaches the kernels names the argument
+    and the limit; the reference has no limit."""
+    import shallownet_fast.fast as fast
+
+    X, Y, params = _sized(**sizes)
+    cache = reference.forward_propagation(X, params)[1]
+    _small_limit(monkeypatch)
+    monkeypatch.setattr(fast, "_core", _NoKernels())
+    calls = {
+        "forward_propagation": lambda m: m.forward_propagation(X, params),
+        "backward_propagation": lambda m: m.backward_propagation(params, cache, X, Y),
+        "nn_model": lambda m: m.nn_model(X, Y, params["W1"].shape[0], 2, parameters=params),
+        "predict": lambda m: m.predict(params, X),
+    }
+    for call in calls.values():
+        call(reference)  # unlimited
+        with pytest.raises(ValueError, match=f"{message}; the compiled kernels take at most 5"):
+            call(fast)
+    if "m" in sizes or "n_y" in sizes:
+        A2 = cache["A2"]
+        reference.compute_cost(A2, Y)
+        what = "columns" if "m" in sizes else "rows"
+        with pytest.raises(ValueError, match=f"A2 has 6 {what}; the compiled kernels take at most 5"):
+            fast.compute_cost(A2, Y)
+
+
+def test_the_limit_lets_sizes_up_to_it_through(monkeypatch):
+    import shallownet_fast.fast as fast
+
+    X, Y, params = _sized(n_x=5, n_h=5, m=5)
+    _small_limit(monkeypatch)
+    got = fast.nn_model(X, Y, 5, 3, parameters=params)
+    expected = reference.nn_model(X, Y, 5, 3, parameters=params)
+    for key in PARAM_KEYS:
+        np.testing.assert_allclose(got[key], expected[key], rtol=1e-10, atol=1e-12)
+
+
+def test_minibatch_fast_path_refuses_sizes_beyond_a_c_int(monkeypatch):
+    from shallownet_fast import _minibatch
+
+    X, Y, params = _sized(m=6)
+    sw = np.ones(6)
+    kw = dict(
+        activation="tanh",
+        solver="sgd",
+        learning_rate=0.1,
+        momentum=0.9,
+        nesterov=False,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        alpha=0.0,
+    )
+    _small_limit(monkeypatch)
+    monkeypatch.setattr(_minibatch, "_core", _NoKernels())
+    p = {k: a.copy() for k, a in params.items()}
+    _minibatch.run_epoch("reference", X, Y, sw, None, 2, p, _minibatch.make_state(p, "sgd"), **kw)
+    p = {k: a.copy() for k, a in params.items()}
+    with pytest.raises(ValueError, match="X has 6 columns; the compiled kernels take at most 5"):
+        _minibatch.run_epoch("fast", X, Y, sw, None, 2, p, _minibatch.make_state(p, "sgd"), **kw)
+    for key in PARAM_KEYS:
+        np.testing.assert_array_equal(p[key], params[key])
+
+
+# ---------------------------------------------------------------- NumPy integers
+
+
+@pytest.mark.parametrize("kind", [np.uint8, np.int16, np.int64, np.uint64])
+def test_numpy_integers_are_accepted_like_python_integers(backend, kind):
+    """n_h, num_iterations, n_threads and seed as NumPy integers give what the Python integers give."""
+    X, Y, _ = _sized(m=M)
+    expected = backend.nn_model(X, Y, 4, 3, seed=2, n_threads=2)
+    got = backend.nn_model(X, Y, kind(4), kind(3), seed=kind(2), n_threads=kind(2))
+    for key in PARAM_KEYS:
+        np.testing.assert_array_equal(got[key], expected[key])
+    assert backend.layer_sizes(X, Y, kind(5)) == (N_X, 5, 1)
+    p = backend.initialize_parameters(kind(2), kind(3), kind(1), seed=kind(1))
+    q = backend.initialize_parameters(2, 3, 1, seed=1)
+    for key in PARAM_KEYS:
+        np.testing.assert_array_equal(p[key], q[key])
