@@ -15,7 +15,6 @@ import numpy as np
 from . import _threads, _validation
 from ._dispatch import kernels as _core
 from ._params import initialize_parameters, layer_sizes, training_start, update_parameters
-from ._threads import limited_blas as _limited_blas  # noqa: F401  (BLAS's limiter, also used by the estimator)
 from .reference import PRINT_EVERY, _print_cost
 
 __all__ = [

@@ -19,17 +19,9 @@ dtype is computed in float64.  No function modifies its arguments.
 import numpy as np
 
 from . import _params, _validation
-
-# _activate, _activation_derivative, _clip_probabilities, _sigmoid and _softmax are not used here: the
-# estimator still reaches them through this module (it can import them from _numerics instead).
-from ._numerics import activate as _activate  # noqa: F401
-from ._numerics import activation_derivative as _activation_derivative  # noqa: F401
 from ._numerics import backward as _backward
-from ._numerics import clip_probabilities as _clip_probabilities  # noqa: F401
 from ._numerics import cost as _cost
 from ._numerics import forward as _forward
-from ._numerics import sigmoid as _sigmoid  # noqa: F401
-from ._numerics import softmax as _softmax  # noqa: F401
 from ._numerics import update as _update
 from ._params import initialize_parameters, layer_sizes, update_parameters
 

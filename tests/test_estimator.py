@@ -29,7 +29,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 
 from conftest import tolerance  # noqa: E402
 from shallownet_fast import ShallowNetClassifier, _minibatch  # noqa: E402
-from shallownet_fast.estimators import _base as est_module  # noqa: E402
+from shallownet_fast import _numerics  # noqa: E402
 from shallownet_fast.datasets import load_planar_dataset  # noqa: E402
 
 BACKENDS = ["fast", "reference"]
@@ -229,18 +229,18 @@ def _random_problem(n_y, m=7, n_x=3, n_h=4, seed=0):
 @pytest.mark.parametrize("activation", ["relu", "tanh", "leaky_relu", "sigmoid"])
 @pytest.mark.parametrize("n_y", [1, 3])
 def test_gradients_by_finite_differences(n_y, activation):
-    """_loss_and_grads (the engine's formulas, with L2 and sample weights) against central differences."""
+    """_numerics.batch_loss_and_grads (the engine's formulas, with L2 and sample weights) against central differences."""
     X, Y, params, w = _random_problem(n_y)
     alpha, h = 0.3, 1e-6
-    _, grads = est_module._loss_and_grads(params, X, Y, w, activation=activation, alpha=alpha)
+    _, grads = _numerics.batch_loss_and_grads(params, X, Y, w, activation, alpha)
     for key, p in params.items():
         numeric = np.empty_like(p)
         for idx in np.ndindex(p.shape):
             old = p[idx]
             p[idx] = old + h
-            up, _ = est_module._loss_and_grads(params, X, Y, w, activation=activation, alpha=alpha)
+            up, _ = _numerics.batch_loss_and_grads(params, X, Y, w, activation, alpha)
             p[idx] = old - h
-            down, _ = est_module._loss_and_grads(params, X, Y, w, activation=activation, alpha=alpha)
+            down, _ = _numerics.batch_loss_and_grads(params, X, Y, w, activation, alpha)
             p[idx] = old
             numeric[idx] = (up - down) / (2 * h)
         np.testing.assert_allclose(grads[key], numeric, rtol=1e-6, atol=1e-8, err_msg=key)
@@ -252,7 +252,7 @@ def test_engine_step_is_the_gradient(backend, n_y):
     """One full-batch sgd step without momentum moves the parameters by -lr * gradient, returns the loss."""
     X, Y, params, w = _random_problem(n_y, m=9)
     alpha, lr = 0.2, 0.5
-    loss, grads = est_module._loss_and_grads(params, X, Y, w, activation="tanh", alpha=alpha)
+    loss, grads = _numerics.batch_loss_and_grads(params, X, Y, w, "tanh", alpha)
     work = {k: a.copy() for k, a in params.items()}
     state = _minibatch.make_state(work, "gd")
     got = _minibatch.run_epoch(

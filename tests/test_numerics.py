@@ -1,24 +1,11 @@
-"""The NumPy formulas of _numerics, and the replacements they offer for the estimator's own copies.
-
-The second half documents a swap: each helper that shallownet_fast.estimator still defines for itself
-has a counterpart in _numerics, _threads or _validation that gives the same results; once the
-estimator imports those, its copies (and these comparisons) can go.
-"""
+"""The NumPy formulas of _numerics (every reference path uses them) and the thread policy's BLAS contexts."""
 
 import numpy as np
 import pytest
 
-from shallownet_fast import _numerics, _threads, _validation, reference
+from shallownet_fast import _numerics, _threads, reference
 
 from conftest import ACTIVATIONS, PARAM_KEYS, make_data, make_parameters, tolerance
-
-pytest.importorskip("sklearn")
-from shallownet_fast import ShallowNetClassifier  # noqa: E402
-
-try:  # where the estimator's NumPy helpers live: its package, or the single module of earlier versions
-    from shallownet_fast.estimators import _base as estimator
-except ImportError:
-    from shallownet_fast import estimator
 
 
 def _batch(n_y, dtype=np.float64, m=23, seed=0):
@@ -86,83 +73,13 @@ def test_log_sigmoid_and_log_softmax_stay_finite_and_match_the_logs():
     np.testing.assert_allclose(np.exp(lsm).sum(axis=1), 1.0, rtol=1e-12)
 
 
-# ---------------------------------------------------------------- the estimator's copies, replaced
-
-
-@pytest.mark.parametrize("activation", ACTIVATIONS)
-@pytest.mark.parametrize("n_y", [1, 3])
-def test_loss_and_grads_swap(n_y, activation):
-    """estimator._loss_and_grads(params, X, Y, sw, activation=, alpha=)
-    -> _numerics.batch_loss_and_grads(params, X, Y, sw, activation, alpha): the same bits in float64."""
-    X, Y, params, w = _batch(n_y)
-    old_loss, old = estimator._loss_and_grads(params, X, Y, w, activation=activation, alpha=0.3)
-    new_loss, new = _numerics.batch_loss_and_grads(params, X, Y, w, activation, 0.3)
-    assert new_loss == old_loss
-    for key in PARAM_KEYS:
-        np.testing.assert_array_equal(new[key], old[key], err_msg=key)
-
-
-def test_loss_and_grads_swap_float32():
-    """In float32 the new function sums the weights and the squared weights in float64 (the estimator's
-    copy in float32): the gradients agree to float32 rounding, the losses to its tolerance."""
-    X, Y, params, w = _batch(3, np.float32)
-    old_loss, old = estimator._loss_and_grads(params, X, Y, w, activation="relu", alpha=0.3)
-    new_loss, new = _numerics.batch_loss_and_grads(params, X, Y, w, "relu", 0.3)
-    assert new_loss == pytest.approx(old_loss, rel=tolerance(np.float32)["rtol"])
-    for key in PARAM_KEYS:
-        assert new[key].dtype == np.float32
-        np.testing.assert_allclose(new[key], old[key], **tolerance(np.float32), err_msg=key)
-
-
-def test_log_sigmoid_and_log_softmax_swap():
-    """estimator._log_sigmoid -> _numerics.log_sigmoid, estimator._log_softmax -> _numerics.log_softmax."""
-    rng = np.random.default_rng(3)
-    for dtype in (np.float32, np.float64):
-        z = (rng.standard_normal(50) * 30).astype(dtype)
-        Z = (rng.standard_normal((40, 4)) * 30).astype(dtype)
-        np.testing.assert_array_equal(_numerics.log_sigmoid(z), estimator._log_sigmoid(z))
-        np.testing.assert_array_equal(_numerics.log_softmax(Z), estimator._log_softmax(Z))
-
-
-@pytest.mark.parametrize("n_y", [1, 3])
-def test_reference_forward_pass_swap(n_y, activation):
-    """The estimator's NumPy forward pass (ShallowNetClassifier._logits_T with backend="reference")
-    -> _numerics.logits(XT, W1, b1, W2, b2, activation)."""
-    X, _, params, _ = _batch(n_y)
-    clf = ShallowNetClassifier(activation=activation, backend="reference")
-    np.testing.assert_array_equal(
-        _numerics.logits(X, *(params[k] for k in PARAM_KEYS), activation), clf._logits_T(X, params)
-    )
-
-
-def test_reference_helpers_the_estimator_uses_are_the_numerics_functions():
-    """estimator's _ref._forward, _ref._activate, _ref._sigmoid, _ref._softmax, _ref._clip_probabilities,
-    _ref._activation_derivative -> _numerics.forward, activate, sigmoid, softmax, clip_probabilities,
-    activation_derivative (reference.py re-exports these very functions)."""
-    pairs = {
-        "_forward": _numerics.forward,
-        "_activate": _numerics.activate,
-        "_sigmoid": _numerics.sigmoid,
-        "_softmax": _numerics.softmax,
-        "_clip_probabilities": _numerics.clip_probabilities,
-        "_activation_derivative": _numerics.activation_derivative,
-    }
-    for name, function in pairs.items():
-        assert getattr(reference, name) is function, name
-
-
-def test_lists_and_thresholds_swap():
-    """estimator.ACTIVATIONS -> _validation.ACTIVATIONS, estimator.SOLVERS -> _validation.SOLVERS (the same
-    names; the estimator lists relu first), estimator._THREADED_MIN_FLOPS -> _threads._THREADED_MIN_FLOPS."""
-    assert sorted(estimator.ACTIVATIONS) == sorted(_validation.ACTIVATIONS)
-    assert estimator.SOLVERS == _validation.SOLVERS
-    assert estimator._THREADED_MIN_FLOPS == _threads._THREADED_MIN_FLOPS
+# ---------------------------------------------------------------- BLAS contexts of the thread policy
 
 
 def _blas_counts():
     from threadpoolctl import threadpool_info
 
-    return sorted((info["filepath"], info["num_threads"]) for info in threadpool_info() if info["user_api"] == "blas")
+    return sorted(info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas")
 
 
 def _inside(context):
@@ -170,23 +87,20 @@ def _inside(context):
         return _blas_counts()
 
 
-@pytest.mark.parametrize("n_threads", [None, 1, 2])
-def test_blas_threads_swap(n_threads):
-    """estimator._threads(n) -> _threads.blas_threads(n): the same BLAS thread counts inside, restored after."""
+@pytest.mark.parametrize(
+    ("n_threads", "n_x", "hidden", "batch", "inside"),
+    [(None, 2, 4, 32, 1), (1, 784, 256, 200, 1), (2, 5, 4, 8, 2)],
+)
+def test_batch_blas_context(n_threads, n_x, hidden, batch, inside):
+    """The estimator's BLAS threads: n_threads when given, one thread for batches under the small-work threshold."""
     pytest.importorskip("threadpoolctl")
     before = _blas_counts()
-    assert _inside(_threads.blas_threads(n_threads)) == _inside(estimator._threads(n_threads))
+    assert set(_inside(_threads.batch_blas_context(n_threads, n_x, hidden, 3, batch))) == {inside}
     assert _blas_counts() == before
 
 
-@pytest.mark.parametrize(
-    ("n_threads", "n_x", "hidden", "batch"), [(None, 2, 4, 32), (None, 784, 256, 200), (1, 784, 256, 200), (2, 5, 4, 8)]
-)
-def test_training_threads_swap(n_threads, n_x, hidden, batch):
-    """ShallowNetClassifier._training_threads(n_x, batch_size)
-    -> _threads.batch_blas_context(n_threads, n_x, hidden_units, n_outputs_, batch_size)."""
+def test_batch_blas_context_leaves_large_batches_to_blas():
     pytest.importorskip("threadpoolctl")
-    clf = ShallowNetClassifier(hidden_units=hidden, n_threads=n_threads)
-    clf.n_outputs_ = 3
-    new = _threads.batch_blas_context(n_threads, n_x, hidden, 3, batch)
-    assert _inside(new) == _inside(clf._training_threads(n_x, batch))
+    before = _blas_counts()
+    assert _threads.flops(784, 256, 3, 20000) >= _threads._THREADED_MIN_FLOPS
+    assert _inside(_threads.batch_blas_context(None, 784, 256, 3, 20000)) == before

@@ -21,13 +21,16 @@ and the predictions run over row blocks (``_logits``).  A subclass supplies
 scikit-learn is an optional dependency: ``pip install "shallownet_fast[sklearn]"``.
 """
 
-import contextlib
 import time
 import warnings
 from numbers import Integral, Real
 from typing import ClassVar
 
 import numpy as np
+
+from .. import _minibatch, _numerics, _threads, _validation
+from .. import fast as _fast
+from .._progress import Progress
 
 _INSTALL_HINT = (
     'ShallowNetClassifier needs scikit-learn, which is not installed: pip install "shallownet_fast[sklearn]"'
@@ -55,10 +58,6 @@ except ImportError:  # pragma: no cover - scikit-learn < 1.6
         return estimator._validate_data(*args, **kwargs)
 
 
-from .. import _minibatch
-from .. import fast as _fast
-from .. import reference as _ref
-from .._progress import Progress
 
 BACKENDS = ("fast", "reference")
 
@@ -70,99 +69,6 @@ _MIN_PREDICT_ROWS = 256
 # runs (see _EpochData), row blocks of about _PREPERMUTE_BLOCK_ELEMENTS at a time.
 _PREPERMUTE_MIN_ELEMENTS = 1 << 16
 _PREPERMUTE_BLOCK_ELEMENTS = 1 << 18
-
-
-# ================================================================ NumPy helpers
-# The estimator's own copies of formulas and thread rules that the shared modules
-# (the NumPy formulas, the thread policy) also hold: kept together here so that
-# they can be replaced by those in one place.
-
-ACTIVATIONS = ("relu", "tanh", "leaky_relu", "sigmoid")
-SOLVERS = ("gd", "sgd", "adam")
-
-# n_threads=None: BLAS runs on one thread when a batch needs fewer floating-point
-# operations than this (the threshold of shallownet_fast.fast.nn_model).
-_THREADED_MIN_FLOPS = 2e7
-
-
-def _loss_and_grads(params, X, Y, sample_weight, *, activation, alpha):
-    """Loss and gradients of one batch, in NumPy (the formulas of the training engine).
-
-    Parameters
-    ----------
-    params : dict with W1 (n_h, n_x), b1 (n_h, 1), W2 (n_y, n_h), b2 (n_y, 1)
-    X : ndarray of shape (n_x, m)
-    Y : ndarray of shape (n_y, m), 0/1 (one-hot columns when n_y > 1)
-    sample_weight : ndarray of shape (m,)
-    activation : str
-    alpha : float
-        L2 penalty.
-
-    Returns
-    -------
-    loss : float
-        ``-sum(w * log-likelihood) / sw + alpha / 2 * (|W1|^2 + |W2|^2) / sw`` with
-        ``sw = sum(w)``.
-    grads : dict with W1, b1, W2, b2
-        Its gradient: the output delta ``(A2 - Y) * w``, weight gradients
-        ``(sums + alpha * W) / sw``, bias gradients ``sums / sw``.
-    """
-    W1, b1, W2, b2 = (params[k] for k in ("W1", "b1", "W2", "b2"))
-    sw_sum = float(np.sum(sample_weight))
-    A2, cache = _ref._forward(X, W1, b1, W2, b2, activation)
-    P = _ref._clip_probabilities(A2)
-    if Y.shape[0] == 1:
-        loglik = Y * np.log(P) + (1 - Y) * np.log1p(-P)
-    else:
-        loglik = Y * np.log(P)
-    squares = float(np.sum(W1 * W1) + np.sum(W2 * W2))
-    loss = -float(loglik.sum(axis=0) @ sample_weight) / sw_sum + 0.5 * alpha * squares / sw_sum
-    dZ2 = (A2 - Y) * sample_weight
-    dZ1 = (W2.T @ dZ2) * _ref._activation_derivative(cache["A1"], activation)
-    grads = {
-        "W1": (dZ1 @ X.T + alpha * W1) / sw_sum,
-        "b1": dZ1.sum(axis=1, keepdims=True) / sw_sum,
-        "W2": (dZ2 @ cache["A1"].T + alpha * W2) / sw_sum,
-        "b2": dZ2.sum(axis=1, keepdims=True) / sw_sum,
-    }
-    return loss, grads
-
-
-def _log_sigmoid(Z):
-    """log(sigmoid(z)) without overflow or log(0)."""
-    return -np.logaddexp(Z.dtype.type(0), -Z)
-
-
-def _log_softmax(Z):
-    """Log of the softmax over each row of Z (n, n_classes)."""
-    shifted = Z - Z.max(axis=1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-
-
-def _threads(n_threads):
-    """A context giving BLAS `n_threads` threads; None leaves BLAS as it is.
-
-    fast's limiter: overlapping calls from several Python threads share one
-    limit, and the last one out restores BLAS's own setting.
-    """
-    if n_threads is None:
-        return contextlib.nullcontext()
-    return _fast._limited_blas(n_threads)
-
-
-def _training_flops(batch_size, n_x, n_h, n_y):
-    """Floating-point operations of one training step on a batch (compared with _THREADED_MIN_FLOPS)."""
-    return 2.0 * batch_size * n_h * (2 * n_x + 3 * n_y + 10)
-
-
-def _reference_logits(XT, params, activation):
-    """Z2 of shape (n_outputs, m) for XT of shape (n_features, m), in NumPy."""
-    W1, b1, W2, b2 = (params[k] for k in ("W1", "b1", "W2", "b2"))
-    A1 = _ref._activate(W1 @ XT + b1, activation)
-    return W2 @ A1 + b2
-
-
-# ================================================================ end of the NumPy helpers
 
 
 class _EpochData:
@@ -249,8 +155,8 @@ class BaseShallowNet(BaseEstimator):
 
     _parameter_constraints: ClassVar[dict] = {
         "hidden_units": [_StrictInterval(Integral, 1, None, closed="left")],
-        "activation": [StrOptions(set(ACTIVATIONS))],
-        "solver": [StrOptions(set(SOLVERS))],
+        "activation": [StrOptions(set(_validation.ACTIVATIONS))],
+        "solver": [StrOptions(set(_validation.SOLVERS))],
         "learning_rate": [_StrictInterval(Real, 0, None, closed="neither")],
         "batch_size": [StrOptions({"auto"}), _StrictInterval(Integral, 1, None, closed="left")],
         "max_iter": [_StrictInterval(Integral, 1, None, closed="left")],
@@ -268,7 +174,7 @@ class BaseShallowNet(BaseEstimator):
         "random_state": ["random_state"],
         "warm_start": ["boolean"],
         "backend": [StrOptions(set(BACKENDS))],
-        "n_threads": [_StrictInterval(Integral, 1, None, closed="left"), None],
+        "n_threads": [_StrictInterval(Integral, 1, _threads.max_threads(), closed="both"), None],
         "verbose": ["verbose"],
         "max_time": [_StrictInterval(Real, 0, None, closed="neither"), None],
         "callback": [callable, None],
@@ -618,14 +524,12 @@ class BaseShallowNet(BaseEstimator):
 
     def _blas_threads(self):
         """The context limiting BLAS to `n_threads` threads (None: BLAS as it is)."""
-        return _threads(None if self.n_threads is None else int(self.n_threads))
+        return _threads.blas_threads(None if self.n_threads is None else int(self.n_threads))
 
     def _training_threads(self, n_x, batch_size):
-        if self.n_threads is not None:
-            return self._blas_threads()
-        if _training_flops(batch_size, n_x, self.hidden_units, self.n_outputs_) < _THREADED_MIN_FLOPS:
-            return _threads(1)
-        return contextlib.nullcontext()
+        """The context giving BLAS its threads for training on batches of `batch_size` (the thread policy)."""
+        n_threads = None if self.n_threads is None else int(self.n_threads)
+        return _threads.batch_blas_context(n_threads, n_x, self.hidden_units, self.n_outputs_, batch_size)
 
     def _validation_split(self, X, y_codes, sample_weight, rng):
         arrays = [X, y_codes] + ([] if sample_weight is None else [sample_weight])
@@ -682,7 +586,7 @@ class BaseShallowNet(BaseEstimator):
         if self.backend == "fast":
             _, cache = _fast.forward_propagation(XT, params, activation=self.activation)
             return cache["Z2"]
-        return _reference_logits(XT, params, self.activation)
+        return _numerics.logits(XT, params["W1"], params["b1"], params["W2"], params["b2"], self.activation)
 
     def _logits(self, X):
         """decision values of shape (n_samples, n_outputs), by row blocks of X."""

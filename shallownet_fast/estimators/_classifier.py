@@ -25,8 +25,6 @@ import numpy as np
 from ._base import (
     _INSTALL_HINT,
     BaseShallowNet,
-    _log_sigmoid,
-    _log_softmax,
     validate_data,
 )
 
@@ -36,7 +34,7 @@ try:
 except ImportError as exc:  # pragma: no cover - _base raises first
     raise ImportError(_INSTALL_HINT) from exc
 
-from .. import reference as _ref
+from .. import _numerics
 from .._labels import encode_labels, one_hot
 
 __all__ = ["ShallowNetClassifier"]
@@ -308,10 +306,10 @@ class ShallowNetClassifier(ClassifierMixin, BaseShallowNet):
         if Z.shape[1] == 1:
             z = Z[:, 0]
             pred = (z > 0).astype(np.intp)
-            loglik = np.where(y_val == 1, _log_sigmoid(z), _log_sigmoid(-z))
+            loglik = np.where(y_val == 1, _numerics.log_sigmoid(z), _numerics.log_sigmoid(-z))
         else:
             pred = Z.argmax(axis=1)
-            loglik = _log_softmax(Z)[np.arange(Z.shape[0]), y_val]
+            loglik = _numerics.log_softmax(Z)[np.arange(Z.shape[0]), y_val]
         w = np.ones(len(y_val)) if sw_val is None else np.asarray(sw_val, np.float64)
         score = float(np.dot(w, pred == y_val) / w.sum())
         loss = float(-np.dot(w, loglik.astype(np.float64)) / w.sum())
@@ -365,8 +363,8 @@ class ShallowNetClassifier(ClassifierMixin, BaseShallowNet):
         Z = self._logits(X)
         if Z.shape[1] == 1:
             z = Z[:, 0]
-            return np.column_stack([_ref._sigmoid(-z), _ref._sigmoid(z)])
-        return _ref._softmax(Z.T).T
+            return np.column_stack([_numerics.sigmoid(-z), _numerics.sigmoid(z)])
+        return _numerics.softmax(Z.T).T
 
     def predict_log_proba(self, X):
         """Log of predict_proba, computed from the logits (finite where the probabilities round to 0).
@@ -382,8 +380,8 @@ class ShallowNetClassifier(ClassifierMixin, BaseShallowNet):
         Z = self._logits(X)
         if Z.shape[1] == 1:
             z = Z[:, 0]
-            return np.column_stack([_log_sigmoid(-z), _log_sigmoid(z)])
-        return _log_softmax(Z)
+            return np.column_stack([_numerics.log_sigmoid(-z), _numerics.log_sigmoid(z)])
+        return _numerics.log_softmax(Z)
 
     # ------------------------------------------------------------ persistence
 
