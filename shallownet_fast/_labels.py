@@ -10,19 +10,9 @@ import numpy as np
 __all__ = ["encode_labels", "one_hot"]
 
 
-def _sorted_classes(labels, numeric_text):
+def _sorted_classes(labels):
     """The distinct labels, sorted, and the index of each label among them."""
     classes, codes = np.unique(labels, return_inverse=True)
-    if numeric_text:
-        try:
-            order = sorted(range(len(classes)), key=lambda k: int(classes[k]))
-        except ValueError:
-            pass
-        else:
-            order = np.asarray(order, dtype=np.intp)
-            rank = np.empty(len(classes), dtype=np.intp)
-            rank[order] = np.arange(len(classes), dtype=np.intp)
-            classes, codes = classes[order], rank[codes]
     return classes, codes.reshape(-1).astype(np.intp, copy=False)
 
 
@@ -44,7 +34,7 @@ def _codes_in(labels, classes, name, classes_name):
     return codes.astype(np.intp, copy=False)
 
 
-def encode_labels(labels, classes=None, *, numeric_text=False, name="labels", classes_name="classes"):
+def encode_labels(labels, classes=None, *, name="labels", classes_name="classes"):
     """Sorted classes and the integer code of each label.
 
     Parameters
@@ -55,12 +45,6 @@ def encode_labels(labels, classes=None, *, numeric_text=False, name="labels", cl
         The classes to encode with, in the order that gives the codes (need
         not be sorted); every label must be one of them.  None: the distinct
         labels, sorted.
-    numeric_text : bool, default False
-        Treat the labels as text (they are converted with ``astype(str)``) and,
-        when `classes` is None and every distinct label reads as an integer
-        (``int(label)``), order the classes by that integer ("2" before "10");
-        otherwise in text order.  This is the encoding of a label column read
-        from a table.
     name, classes_name : str, default "labels" and "classes"
         How the error message names the labels and the classes.
 
@@ -81,13 +65,9 @@ def encode_labels(labels, classes=None, *, numeric_text=False, name="labels", cl
     labels = np.asarray(labels)
     if labels.ndim != 1:
         labels = labels.reshape(-1)
-    if numeric_text:
-        labels = labels.astype(str)
     if classes is None:
-        return _sorted_classes(labels, numeric_text)
+        return _sorted_classes(labels)
     classes = np.asarray(classes)
-    if numeric_text:
-        classes = classes.astype(str)
     return classes, _codes_in(labels, classes, name, classes_name)
 
 

@@ -14,7 +14,7 @@ from shallownet_fast._labels import encode_labels, one_hot
         (["b", "a", "c", "a"], ["a", "b", "c"], [1, 0, 2, 0]),
         ([True, False, True], [False, True], [1, 0, 1]),
         (np.array(["yes", "no"], dtype=object), ["no", "yes"], [1, 0]),
-        (["10", "9", "2"], ["10", "2", "9"], [0, 2, 1]),  # text order unless numeric_text
+        (["10", "9", "2"], ["10", "2", "9"], [0, 2, 1]),  # text order
     ],
 )
 def test_sorted_classes_and_codes(labels, classes, codes):
@@ -45,30 +45,10 @@ def test_unknown_labels_are_named():
         encode_labels([1], classes=[])
 
 
-def test_numeric_text_orders_integer_names_by_value():
-    """The command line's encoding of a label column read from a table."""
-    classes, codes = encode_labels(["10", "9", "2", "10"], numeric_text=True)
-    assert classes.tolist() == ["2", "9", "10"]
-    assert codes.tolist() == [2, 1, 0, 2]
-    assert classes.dtype.kind == "U"
-    # Numbers become their text.
-    classes, codes = encode_labels(np.array([10, 9, 10]), numeric_text=True)
-    assert classes.tolist() == ["9", "10"] and codes.tolist() == [1, 0, 1]
-    # Any name that is not an integer: text order.
-    classes, codes = encode_labels(["10", "9", "x"], numeric_text=True)
-    assert classes.tolist() == ["10", "9", "x"] and codes.tolist() == [0, 1, 2]
-    classes, codes = encode_labels(["b", "a"], numeric_text=True)
-    assert classes.tolist() == ["a", "b"] and codes.tolist() == [1, 0]
-    # With given classes (in value order, as a model file stores them).
-    classes, codes = encode_labels([10, 2], classes=["2", "9", "10"], numeric_text=True)
-    assert classes.tolist() == ["2", "9", "10"] and codes.tolist() == [2, 0]
-
-
 def test_inputs_are_not_modified():
     labels = np.array(["b", "a"])
     classes = np.array(["b", "a"])
     encode_labels(labels, classes=classes)
-    encode_labels(labels, numeric_text=True)
     assert labels.tolist() == ["b", "a"] and classes.tolist() == ["b", "a"]
 
 

@@ -13,6 +13,8 @@ import numpy as np
 
 from .. import _modelfile, datasets, fast, reference
 from .._atomic import refuse_overwriting, same_file
+from .._labels import one_hot
+from .._progress import Progress
 from . import _files
 
 PROG = "shallownet-fast"
@@ -166,49 +168,6 @@ def _sweep(args):
 # ----------------------------------------------------------------- train
 
 
-class _Progress:
-    """tqdm when installed, else a plain line on stderr rewritten after every chunk."""
-
-    def __init__(self, total, enabled, stream=None):
-        self.total, self.done, self.enabled = total, 0, enabled and total > 0
-        self.stream = stream or sys.stderr
-        self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
-        self.bar = None
-        if self.enabled:
-            try:
-                from tqdm import tqdm
-            except ImportError:
-                pass
-            else:
-                self.bar = tqdm(total=total, desc="training", unit="it", file=self.stream)
-
-    def update(self, count, cost):
-        self.done += count
-        if not self.enabled:
-            return
-        if self.bar is not None:
-            self.bar.set_postfix(cost=f"{cost:.6f}", refresh=False)
-            self.bar.update(count)
-            return
-        line = f"training: {self.done}/{self.total} iterations ({self.done / self.total:.0%}), cost {cost:.6f}"
-        self.stream.write(("\r" + line) if self.tty else (line + "\n"))
-        self.stream.flush()
-
-    def close(self):
-        if self.bar is not None:
-            self.bar.close()
-        elif self.enabled and self.tty:
-            self.stream.write("\n")
-            self.stream.flush()
-
-
-def _targets(y, n_classes):
-    """Y of shape (1, m) for two classes, one-hot (K, m) for more."""
-    if n_classes == 2:
-        return y.reshape(1, -1).astype(np.float64)
-    return np.eye(n_classes)[y].T.copy()
-
-
 def standardise(X):
     """Mean and standard deviation of each feature (a constant feature gets std 1).
 
@@ -252,7 +211,7 @@ def _train(args):
     mean, std = standardise(data.X)
     X = np.ascontiguousarray(((data.X - mean) / std).T)  # (n_x, m): one example per column
     del data.X
-    Y = _targets(y, len(classes))
+    Y = one_hot(y, len(classes))
     print(
         f"{args.data}: {m} examples, {n_x} features, label {data.label!r} with {len(classes)} classes "
         f"({_shown(classes)}); n_h = {args.hidden}, {args.iterations} iterations, learning rate {args.learning_rate}, "
@@ -260,7 +219,9 @@ def _train(args):
         flush=True,
     )
     params = fast.initialize_parameters(n_x, args.hidden, n_y, seed=args.seed)
-    progress = _Progress(args.iterations, not args.quiet)
+    progress = Progress(
+        args.iterations, enabled=not args.quiet, desc="training", unit="it", stream=sys.stderr, rewrite=True
+    )
     start = time.perf_counter()
     try:
         for first in range(0, args.iterations, TRAIN_CHUNK):
@@ -269,7 +230,12 @@ def _train(args):
                 X, Y, args.hidden, count, learning_rate=args.learning_rate, activation=args.activation, parameters=params
             )
             A2, _ = fast.forward_propagation(X, params, activation=args.activation)
-            progress.update(count, fast.compute_cost(A2, Y))
+            cost = float(fast.compute_cost(A2, Y))
+            progress.update(
+                count,
+                postfix={"cost": f"{cost:.6f}"},
+                line=lambda done, total, c=cost: f"training: {done}/{total} iterations ({done / total:.0%}), cost {c:.6f}",
+            )
     finally:
         progress.close()
     elapsed = time.perf_counter() - start

@@ -24,6 +24,7 @@ import os
 import numpy as np
 
 from .._atomic import atomic_write
+from .._labels import encode_labels
 
 __all__ = ["Dataset", "class_text", "read_dataset", "read_npy_header", "write_predictions"]
 
@@ -110,10 +111,10 @@ def _numeric_classes(values, where, column):
     if not np.all(np.isfinite(values)):
         i = int(np.argmin(np.isfinite(values)))
         raise ValueError(f"{where}: the label column {column!r} has a non-finite value in data row {i + 1}")
-    classes, codes = np.unique(values, return_inverse=True)
+    classes, codes = encode_labels(values)
     if np.all(classes == np.round(classes)) and np.all(np.abs(classes) < _INT_EXACT):
         classes = classes.astype(np.int64)
-    return classes, codes.astype(np.intp)
+    return classes, codes
 
 
 def read_dataset(path, label=None, features=None):
@@ -289,8 +290,7 @@ def _label_classes(texts, where, column):
     if len(numbers) == len(texts):
         classes, by_text = _numeric_classes(np.array(numbers, np.float64), where, column)
         return classes, by_text
-    classes = np.array(sorted(texts), dtype=str)
-    return classes, np.searchsorted(classes, np.array(texts, dtype=str)).astype(np.intp)
+    return encode_labels(np.array(texts, dtype=str))
 
 
 # ---------------------------------------------------------------- predictions
