@@ -19,6 +19,7 @@ cdef extern from *:
 cdef enum:
     SGD = 0
     ADAM = 1
+    N_SOLVERS = 2
 
 SOLVER_CODES = {"gd": SGD, "sgd": SGD, "adam": ADAM}
 
@@ -28,6 +29,7 @@ cdef enum:
     RELU = 1
     LEAKY_RELU = 2
     SIGMOID = 3
+    N_ACTIVATIONS = 4
 
 ACTIVATION_CODES = {"tanh": TANH, "relu": RELU, "leaky_relu": LEAKY_RELU, "sigmoid": SIGMOID}
 
@@ -44,10 +46,21 @@ BLAS_MIN_WORK = _BLAS_MIN_WORK
 
 
 def openmp_enabled():
-    """True when the extension was compiled with OpenMP."""
+    """True when the extension was compiled with OpenMP.
+
+    Returns
+    -------
+    bool
+        Whether `train` can run a team of threads.
+    """
     return bool(SNF_OPENMP)
 
 
 def debug_build():
-    """True for a debug build (SHALLOWNET_FAST_DEBUG=1: bounds checking on)."""
+    """True for a debug build (SHALLOWNET_FAST_DEBUG=1: bounds checking on).
+
+    Returns
+    -------
+    bool
+    """
     return bool(SNF_DEBUG)

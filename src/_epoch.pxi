@@ -65,7 +65,7 @@ def train_epoch(const floating[:, ::1] X not None,     # IN  (n_x, m)
                 floating[:, ::1] Yb not None,          # SCRATCH (n_y, batch_size)
                 floating[::1] swb not None,            # SCRATCH (batch_size,)
                 floating[:, ::1] H not None,           # SCRATCH (n_h, batch_size): A1
-                floating[:, ::1] D not None,           # SCRATCH (n_h, batch_size): dZ1, apart from A1 so the sweep vectorises
+                floating[:, ::1] D not None,           # SCRATCH (n_h, batch_size): dZ1
                 floating[:, ::1] O not None,           # SCRATCH (n_y, batch_size)
                 floating[::1] tmp not None,            # SCRATCH (batch_size,)
                 floating[:, ::1] dW1 not None,         # SCRATCH (n_h, n_x)
@@ -90,6 +90,39 @@ def train_epoch(const floating[:, ::1] X not None,     # IN  (n_x, m)
     cdef double total = 0, sw_sum, data, l2
     cdef floating lr = <floating> learning_rate, lr_t = 0, fsw
     cdef floating fa = <floating> alpha, zero = 0
+    cdef floating* params[4]
+    cdef floating* grads[4]
+    cdef floating* firsts[4]
+    cdef floating* seconds[4]
+    cdef Py_ssize_t sizes[4]
+    cdef Py_ssize_t q
+    _check_network(X.shape, W1.shape, b1.shape[0], W2.shape, b2.shape[0], act)
+    _check_code("solver", solver, N_SOLVERS, "SOLVER_CODES")
+    _check_2d("Y", Y.shape, n_y, m, "(n_y, m), n_y = W2.shape[0], m = X.shape[1]")
+    _check_1d("sw", sw.shape[0], m, "(m,), m = X.shape[1]")
+    if shuffled:
+        _check_1d("order", order.shape[0], m, "(m,), m = X.shape[1] (or (0,): the natural order)")
+        with nogil:
+            bad = _first_outside(&order[0], m, m)
+        if bad >= 0:
+            raise ValueError(f"order[{bad}] = {order[bad]} is not a column of X (0 <= order[j] < m = {m})")
+    _check_positive("batch_size", batch_size)
+    _check_like_parameters("m", mW1.shape, mb1.shape[0], mW2.shape, mb2.shape[0], n_x, n_h, n_y)
+    _check_like_parameters("v", vW1.shape, vb1.shape[0], vW2.shape, vb2.shape[0], n_x, n_h, n_y)
+    _check_1d("t", t.shape[0], 1, "(1,)")
+    _check_2d("Xb", Xb.shape, n_x, batch_size, "(n_x, batch_size), n_x = X.shape[0]")
+    _check_2d("Yb", Yb.shape, n_y, batch_size, "(n_y, batch_size), n_y = W2.shape[0]")
+    _check_1d("swb", swb.shape[0], batch_size, "(batch_size,)")
+    _check_2d("H", H.shape, n_h, batch_size, "(n_h, batch_size), n_h = W1.shape[0]")
+    _check_2d("D", D.shape, n_h, batch_size, "(n_h, batch_size), n_h = W1.shape[0]")
+    _check_2d("O", O.shape, n_y, batch_size, "(n_y, batch_size), n_y = W2.shape[0]")
+    _check_1d("tmp", tmp.shape[0], batch_size, "(batch_size,)")
+    _check_like_parameters("d", dW1.shape, db1.shape[0], dW2.shape, db2.shape[0], n_x, n_h, n_y)
+    params[:] = [&W1[0, 0], &b1[0], &W2[0, 0], &b2[0]]
+    grads[:] = [&dW1[0, 0], &db1[0], &dW2[0, 0], &db2[0]]
+    firsts[:] = [&mW1[0, 0], &mb1[0], &mW2[0, 0], &mb2[0]]
+    seconds[:] = [&vW1[0, 0], &vb1[0], &vW2[0, 0], &vb2[0]]
+    sizes[:] = [n_h * n_x, n_h, n_y * n_h, n_y]
     with nogil:
         while j0 < m:
             n = min(batch_size, m - j0)
@@ -117,18 +150,10 @@ def train_epoch(const floating[:, ::1] X not None,     # IN  (n_x, m)
             t[0] += 1
             if solver == ADAM:
                 lr_t = <floating> (learning_rate * sqrt(1 - beta_2 ** t[0]) / (1 - beta_1 ** t[0]))
-            _step(&W1[0, 0], &dW1[0, 0], n_h * n_x, &mW1[0, 0], &vW1[0, 0], fsw, fa, solver,
-                  lr, lr_t, <floating> momentum, nesterov, <floating> beta_1, <floating> beta_2,
-                  <floating> epsilon)
-            _step(&b1[0], &db1[0], n_h, &mb1[0], &vb1[0], fsw, zero, solver, lr, lr_t,
-                  <floating> momentum, nesterov, <floating> beta_1, <floating> beta_2,
-                  <floating> epsilon)
-            _step(&W2[0, 0], &dW2[0, 0], n_y * n_h, &mW2[0, 0], &vW2[0, 0], fsw, fa, solver,
-                  lr, lr_t, <floating> momentum, nesterov, <floating> beta_1, <floating> beta_2,
-                  <floating> epsilon)
-            _step(&b2[0], &db2[0], n_y, &mb2[0], &vb2[0], fsw, zero, solver, lr, lr_t,
-                  <floating> momentum, nesterov, <floating> beta_1, <floating> beta_2,
-                  <floating> epsilon)
+            for q in range(4):  # W1, b1, W2, b2: the weights (even q) decay, the biases do not
+                _step(params[q], grads[q], sizes[q], firsts[q], seconds[q], fsw, fa if q % 2 == 0 else zero,
+                      solver, lr, lr_t, <floating> momentum, nesterov, <floating> beta_1,
+                      <floating> beta_2, <floating> epsilon)
             j0 += batch_size
             batches += 1
             if signal_every > 0 and batches >= signal_every:

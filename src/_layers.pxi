@@ -3,11 +3,22 @@
 # output delta, and the full-batch parameter update.
 
 cdef inline bint _use_blas(Py_ssize_t rows, Py_ssize_t K) noexcept nogil:
+    """K >= _BLAS_MIN_K or (K >= 2 and rows * K >= _BLAS_MIN_WORK)."""
     return K >= _BLAS_MIN_K or (K >= 2 and rows * K >= _BLAS_MIN_WORK)
 
 
 def uses_blas(Py_ssize_t rows, Py_ssize_t K):
-    """True when a product of a (rows, K) matrix goes to BLAS."""
+    """True when a product of a (rows, K) matrix goes to BLAS: K >= BLAS_MIN_K or (K >= 2 and rows K >= BLAS_MIN_WORK).
+
+    Parameters
+    ----------
+    rows, K : int
+        The shape of the matrix on the left of the product.
+
+    Returns
+    -------
+    bool
+    """
     return _use_blas(rows, K)
 
 
@@ -216,6 +227,7 @@ cdef void _sigmoid_delta(floating* O, floating b, const floating* Y, Py_ssize_t 
 
 
 cdef void _divide(floating* a, Py_ssize_t n, floating m) noexcept nogil:
+    """a := a / m."""
     cdef Py_ssize_t j
     for j in range(n):
         a[j] = a[j] / m

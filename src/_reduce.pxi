@@ -9,12 +9,12 @@ cdef enum:
 cdef double _dot(const floating* a, const floating* b, Py_ssize_t n) noexcept nogil:
     """sum(a * b) in double: LANES partial sums (j mod LANES), combined in a fixed order."""
     cdef double acc[LANES]
-    cdef Py_ssize_t j, l, n_full = n - n % LANES
-    for l in range(LANES):
-        acc[l] = 0
+    cdef Py_ssize_t j, lane, n_full = n - n % LANES
+    for lane in range(LANES):
+        acc[lane] = 0
     for j in range(0, n_full, 16):  # 16 == LANES (range needs a literal step)
-        for l in range(LANES):
-            acc[l] += <double> a[j + l] * <double> b[j + l]
+        for lane in range(LANES):
+            acc[lane] += <double> a[j + lane] * <double> b[j + lane]
     for j in range(n_full, n):
         acc[0] += <double> a[j] * <double> b[j]
     return _combine(acc)
@@ -23,12 +23,12 @@ cdef double _dot(const floating* a, const floating* b, Py_ssize_t n) noexcept no
 cdef double _sum(const floating* a, Py_ssize_t n) noexcept nogil:
     """sum(a) in double: LANES partial sums, combined in a fixed order."""
     cdef double acc[LANES]
-    cdef Py_ssize_t j, l, n_full = n - n % LANES
-    for l in range(LANES):
-        acc[l] = 0
+    cdef Py_ssize_t j, lane, n_full = n - n % LANES
+    for lane in range(LANES):
+        acc[lane] = 0
     for j in range(0, n_full, 16):
-        for l in range(LANES):
-            acc[l] += a[j + l]
+        for lane in range(LANES):
+            acc[lane] += a[j + lane]
     for j in range(n_full, n):
         acc[0] += a[j]
     return _combine(acc)
@@ -48,6 +48,7 @@ cdef inline lanes_t _combine(const lanes_t* acc) noexcept nogil:
 
 
 cdef inline void _add_to(floating* target, double value, bint accumulate) noexcept nogil:
+    """target := value, or target += value when accumulate (value rounded to floating)."""
     if accumulate:
         target[0] = target[0] + <floating> value
     else:

@@ -7,6 +7,7 @@
 
 cdef inline void _activate_loop(const floating* z, floating* a, Py_ssize_t n, floating b,
                                 int act) noexcept nogil:
+    """a := g(z + b) for one literal act."""
     cdef Py_ssize_t j
     for j in range(n):
         a[j] = _g(z[j] + b, act)
@@ -29,7 +30,7 @@ cdef inline void _tanh_first_sweep(const floating* z, floating* s, Py_ssize_t n,
 
 
 cdef inline floating _small_product(const floating* X, Py_ssize_t ldx, const floating* w,
-                                   Py_ssize_t j, int K) noexcept nogil:
+                                    Py_ssize_t j, int K) noexcept nogil:
     """(w @ X)[j] for a row w of K <= 3 weights, summed in _product's order."""
     cdef floating z = w[0] * X[j]
     if K >= 2:
@@ -51,6 +52,7 @@ cdef inline void _tanh_first_sweep_product(const floating* X, Py_ssize_t ldx,
 
 
 cdef inline floating _tanh_finish(floating s) noexcept nogil:
+    """tanh from the first sweep's s: copysign(|s| / (2 - |s|), s)."""
     cdef floating u = _abs(s)
     return _copysign(u / (2 - u), s)
 
@@ -74,6 +76,7 @@ cdef void _activate_row(const floating* z, floating* a, Py_ssize_t n, floating b
 cdef inline void _activate_output_loop(const floating* z, floating* a, Py_ssize_t n,
                                        floating b, int act, floating w,
                                        floating* o) noexcept nogil:
+    """a := g(z + b); o += w * a, for one literal act."""
     cdef Py_ssize_t j
     cdef floating t
     for j in range(n):
@@ -83,7 +86,7 @@ cdef inline void _activate_output_loop(const floating* z, floating* a, Py_ssize_
 
 
 cdef inline void _tanh_output_sweep(floating* a, Py_ssize_t n, floating w,
-                                   floating* o) noexcept nogil:
+                                    floating* o) noexcept nogil:
     """a := tanh from the first sweep's a; o += w * a."""
     cdef Py_ssize_t j
     cdef floating t
@@ -111,6 +114,7 @@ cdef void _activate_output_row(const floating* z, floating* a, Py_ssize_t n, flo
 
 cdef inline void _delta_loop(const floating* a, const floating* back, floating* d,
                              Py_ssize_t n, int act) noexcept nogil:
+    """d := back * g'(a), for one literal act."""
     cdef Py_ssize_t j
     for j in range(n):
         d[j] = back[j] * _dg(a[j], act)
@@ -131,6 +135,7 @@ cdef void _delta_row(const floating* a, const floating* back, floating* d, Py_ss
 
 cdef inline void _delta_output_loop(const floating* a, const floating* o, floating* d,
                                     Py_ssize_t n, floating w, int act) noexcept nogil:
+    """d := (w * o) * g'(a), for one literal act."""
     cdef Py_ssize_t j
     for j in range(n):
         d[j] = (w * o[j]) * _dg(a[j], act)
