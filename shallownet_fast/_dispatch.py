@@ -6,17 +6,22 @@ compiler allows, for AVX2+FMA (`_core_avx2`) and AVX-512 (`_core_avx512`).
 variable SHALLOWNET_FAST_KERNELS=baseline|avx2|avx512 asks for one
 explicitly (for testing and benchmarking); asking for one the CPU cannot run
 raises ImportError rather than crashing later.
+
+To mypy, `kernels` is the module of _core.pyi, the one stub of all three
+variants, so that calls into the kernels are type-checked.
 """
 
 import importlib
 import os
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 from . import _core
 
 _LEVELS = {"baseline": 0, "avx2": 1, "avx512": 2}
 
 
-def available():
+def available() -> list[str]:
     """The kernel variants that are built and that this CPU can run, best first."""
     names = []
     for name in ("avx512", "avx2"):
@@ -29,7 +34,7 @@ def available():
     return names + ["baseline"]
 
 
-def load(name):
+def load(name: str) -> ModuleType:
     """The kernel module of variant `name` ("baseline", "avx2" or "avx512")."""
     if name not in _LEVELS:
         raise ValueError(f"unknown kernel variant {name!r}; choose one of {sorted(_LEVELS)}")
@@ -40,10 +45,15 @@ def load(name):
     return importlib.import_module(f"shallownet_fast._core_{name}")
 
 
-def _select():
+def _select() -> tuple[str, ModuleType]:
     wanted = os.environ.get("SHALLOWNET_FAST_KERNELS", "").strip().lower()
     name = wanted or available()[0]
     return name, load(name)
 
 
-variant, kernels = _select()
+if TYPE_CHECKING:
+    from . import _core as kernels
+
+    variant: str
+else:
+    variant, kernels = _select()

@@ -1,6 +1,6 @@
 """Compiled kernels of the shallow network, for any x86-64 (or other) CPU.
 
-The kernels are in _kernels.pxi; this module adds what only the baseline
+The kernels are in _kernels.pxi (which includes one file per concern); this module adds what only the baseline
 build needs: the CPU-feature probe that shallownet_fast/_dispatch.py uses to
 pick between this module, _core_avx2 and _core_avx512.
 """
@@ -26,5 +26,11 @@ cdef extern from *:
 
 
 def cpu_level():
-    """0: baseline only; 1: AVX2 and FMA; 2: also AVX-512 (F, DQ, BW, VL), as the CPU and OS report."""
+    """0: baseline only; 1: AVX2 and FMA; 2: also AVX-512 (F, DQ, BW, VL), as the CPU and OS report.
+
+    Returns
+    -------
+    int
+        The best kernel variant this CPU can run.
+    """
     return snf_cpu_level()
