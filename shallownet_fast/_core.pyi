@@ -23,6 +23,7 @@ import numpy as np
 
 SOLVER_CODES: dict[str, int]
 ACTIVATION_CODES: dict[str, int]
+OUTPUT_CODES: dict[str, int]
 BLAS_MIN_K: int
 BLAS_MIN_WORK: int
 
@@ -227,6 +228,72 @@ def train_epoch(
     the output delta is (A2 - Y) * w; weight gradients are (sums + alpha * W) / sw and
     bias gradients sums / sw, as in scikit-learn's MLP; then one sgd or adam step.
     """
+
+def loss_gradient(
+    X: np.ndarray,  # const floating[:, ::1]  IN  (n_x, m), m >= 1
+    Y: np.ndarray,  # const floating[:, ::1]  IN  (n_y, m)
+    sw: np.ndarray,  # const floating[::1]  IN  (m,) sample weights
+    W1: np.ndarray,  # const floating[:, ::1]  IN  (n_h, n_x)
+    b1: np.ndarray,  # const floating[::1]  IN  (n_h,)
+    W2: np.ndarray,  # const floating[:, ::1]  IN  (n_y, n_h)
+    b2: np.ndarray,  # const floating[::1]  IN  (n_y,)
+    act: int,
+    output: int,
+    alpha: float,
+    dW1: np.ndarray,  # floating[:, ::1]  OUT (n_h, n_x)
+    db1: np.ndarray,  # floating[::1]  OUT (n_h,)
+    dW2: np.ndarray,  # floating[:, ::1]  OUT (n_y, n_h)
+    db2: np.ndarray,  # floating[::1]  OUT (n_y,)
+    H: np.ndarray,  # floating[:, ::1]  SCRATCH (n_h, block), block >= 1: A1
+    D: np.ndarray,  # floating[:, ::1]  SCRATCH (n_h, block): dZ1
+    O: np.ndarray,  # floating[:, ::1]  SCRATCH (n_y, block)
+    tmp: np.ndarray,  # floating[::1]  SCRATCH (block,)
+) -> float:
+    """The full-batch loss of scikit-learn's MLP and its gradient, block of columns by block of columns."""
+
+def loss_gradient_csr(
+    data: np.ndarray,  # const floating[::1]  IN  (nnz,) X's stored values
+    indices: np.ndarray,  # const Py_ssize_t[::1]  IN  (nnz,) their columns, in [0, n_x)
+    indptr: np.ndarray,  # const Py_ssize_t[::1]  IN  (m + 1,) row j: indptr[j] .. indptr[j + 1]
+    Y: np.ndarray,  # const floating[:, ::1]  IN  (n_y, m)
+    sw: np.ndarray,  # const floating[::1]  IN  (m,) sample weights
+    W1: np.ndarray,  # const floating[:, ::1]  IN  (n_h, n_x)
+    b1: np.ndarray,  # const floating[::1]  IN  (n_h,)
+    W2: np.ndarray,  # const floating[:, ::1]  IN  (n_y, n_h)
+    b2: np.ndarray,  # const floating[::1]  IN  (n_y,)
+    act: int,
+    output: int,
+    alpha: float,
+    dW1: np.ndarray,  # floating[:, ::1]  OUT (n_h, n_x)
+    db1: np.ndarray,  # floating[::1]  OUT (n_h,)
+    dW2: np.ndarray,  # floating[:, ::1]  OUT (n_y, n_h)
+    db2: np.ndarray,  # floating[::1]  OUT (n_y,)
+    H: np.ndarray,  # floating[:, ::1]  SCRATCH (n_h, block), block >= 1: A1
+    D: np.ndarray,  # floating[:, ::1]  SCRATCH (n_h, block): dZ1
+    O: np.ndarray,  # floating[:, ::1]  SCRATCH (n_y, block)
+    tmp: np.ndarray,  # floating[::1]  SCRATCH (block,)
+    WT: np.ndarray,  # floating[:, ::1]  SCRATCH (n_x, n_h): W1.T
+    GT: np.ndarray,  # floating[:, ::1]  SCRATCH (n_x, n_h): dW1.T
+    ZT: np.ndarray,  # floating[:, ::1]  SCRATCH (block, n_h)
+) -> float:
+    """loss_gradient for X given as CSR (m, n_x), one example per row, over its stored entries."""
+
+def predict_csr(
+    data: np.ndarray,  # const floating[::1]  IN  (nnz,) X's stored values
+    indices: np.ndarray,  # const Py_ssize_t[::1]  IN  (nnz,) their columns, in [0, n_x)
+    indptr: np.ndarray,  # const Py_ssize_t[::1]  IN  (m + 1,)
+    W1: np.ndarray,  # const floating[:, ::1]  IN  (n_h, n_x)
+    b1: np.ndarray,  # const floating[::1]  IN  (n_h,)
+    W2: np.ndarray,  # const floating[:, ::1]  IN  (n_y, n_h)
+    b2: np.ndarray,  # const floating[::1]  IN  (n_y,)
+    act: int,
+    output: int,
+    A2: np.ndarray,  # floating[:, ::1]  OUT (n_y, m)
+    H: np.ndarray,  # floating[:, ::1]  SCRATCH (n_h + 1, block), block >= 1
+    WT: np.ndarray,  # floating[:, ::1]  SCRATCH (n_x, n_h): W1.T
+    ZT: np.ndarray,  # floating[:, ::1]  SCRATCH (block, n_h)
+) -> None:
+    """A2 := out(W2 @ g(W1 @ X.T + b1) + b2) for X given as CSR (m, n_x), block by block of rows."""
 
 def cpu_level() -> int:
     """0: baseline only; 1: AVX2 and FMA; 2: also AVX-512 (F, DQ, BW, VL), as the CPU and OS report."""

@@ -76,15 +76,27 @@ def clip_probabilities(A):
     return np.clip(A, eps, 1 - eps)
 
 
-def log_likelihood(A2, Y):
+def log_likelihood(A2, Y, binary=None):
     """Per-entry log-likelihood of the labels Y under the probabilities A2 (clipped), shape of A2.
 
-    ``Y log A2 + (1 - Y) log(1 - A2)`` for one output row, ``Y log A2`` for a softmax.
+    ``Y log A2 + (1 - Y) log(1 - A2)`` for one output row (or any number when `binary`),
+    ``Y log A2`` for a softmax.
     """
     P = clip_probabilities(A2)
-    if Y.shape[0] == 1:
+    if Y.shape[0] == 1 if binary is None else binary:
         return Y * np.log(P) + (1 - Y) * np.log1p(-P)
     return Y * np.log(P)
+
+
+def example_losses(A2, Y, output):
+    """Each example's loss (m,) in float64 for an output mode of MLP ("logistic", "softmax", "identity").
+
+    Cross-entropy, summed over the units for logistic ones; squared error halved and
+    averaged over the outputs for the identity.
+    """
+    if output == "identity":
+        return 0.5 * np.square(A2 - Y).sum(axis=0, dtype=np.float64) / Y.shape[0]
+    return -log_likelihood(A2, Y, binary=output == "logistic").sum(axis=0, dtype=np.float64)
 
 
 def cost(A2, Y):
@@ -101,9 +113,14 @@ def _layers(X, W1, b1, W2, b2, activation):
     return Z1, A1, W2 @ A1 + b2
 
 
-def output(Z2):
-    """Output probabilities from the logits: sigmoid for one row, column softmax otherwise."""
-    return sigmoid(Z2) if Z2.shape[0] == 1 else softmax(Z2)
+def output(Z2, mode=None):
+    """Outputs from the logits: sigmoid for one row, column softmax otherwise; or for the
+    output mode "logistic" (sigmoid of each row), "softmax" or "identity"."""
+    if mode == "identity":
+        return Z2
+    if mode is None:
+        mode = "logistic" if Z2.shape[0] == 1 else "softmax"
+    return sigmoid(Z2) if mode == "logistic" else softmax(Z2)
 
 
 def logits(X, W1, b1, W2, b2, activation):
@@ -143,18 +160,21 @@ def update(params, grads, learning_rate):
 # ---------------------------------------------------------------- a weighted batch (MLP's convention)
 
 
-def batch_loss_and_grads(params, X, Y, sample_weight, activation, alpha):
+def batch_loss_and_grads(params, X, Y, sample_weight, activation, alpha, output_mode=None):
     """Loss and gradients of one batch with sample weights and an L2 penalty, as scikit-learn's MLP defines them.
 
     Parameters
     ----------
     params : dict with W1 (n_h, n_x), b1 (n_h, 1), W2 (n_y, n_h), b2 (n_y, 1)
-    X : ndarray of shape (n_x, m)
+    X : ndarray or scipy sparse matrix of shape (n_x, m)
     Y : ndarray of shape (n_y, m), 0/1 (one-hot columns when n_y > 1), X's dtype
     sample_weight : ndarray of shape (m,)
     activation : str
     alpha : float
         L2 penalty.
+    output_mode : None or str
+        None: sigmoid for one output row, softmax otherwise; or an output mode of
+        :func:`output` with its loss (:func:`example_losses`).
 
     Returns
     -------
@@ -168,11 +188,13 @@ def batch_loss_and_grads(params, X, Y, sample_weight, activation, alpha):
     W1, b1, W2, b2 = (params[k] for k in PARAM_KEYS)
     dt = X.dtype.type
     sw_sum = float(sample_weight.sum(dtype=np.float64))
-    A2, cache = forward(X, W1, b1, W2, b2, activation)
-    data = -float(np.dot(log_likelihood(A2, Y).sum(axis=0, dtype=np.float64), sample_weight)) / sw_sum
+    if output_mode is None:
+        output_mode = "logistic" if Y.shape[0] == 1 else "softmax"
+    _, A1, Z2 = _layers(X, W1, b1, W2, b2, activation)
+    A2 = output(Z2, output_mode)
+    data = float(np.dot(example_losses(A2, Y, output_mode), sample_weight)) / sw_sum
     squares = float(np.sum(W1 * W1, dtype=np.float64) + np.sum(W2 * W2, dtype=np.float64))
     loss = data + 0.5 * float(alpha) * squares / sw_sum
-    A1 = cache["A1"]
     dZ2 = (A2 - Y) * sample_weight
     dZ1 = _hidden_delta(W2, dZ2, A1, activation)
     a, s = dt(alpha), dt(sw_sum)
