@@ -20,8 +20,10 @@ caller's parameter and state arrays in place.
 """
 
 import numpy as np
+import scipy.sparse as sp
 
 from . import _numerics, _threads, _validation
+from . import fast as _fast
 from ._dispatch import kernels as _core
 from ._validation import PARAM_KEYS, SOLVERS
 
@@ -61,12 +63,19 @@ def run_epoch(
 ):
     """One epoch in place; returns the epoch's loss (sum of loss_b * len(b), over m).
 
-    X (n_x, m) and Y (n_y, m) C-contiguous, of the parameters' dtype;
+    X (n_x, m) and Y (n_y, m) C-contiguous, of the parameters' dtype (or X a scipy
+    sparse matrix or array (n_x, m): the transpose of CSR or CSC data, never densified);
     sample_weight (m,); order an np.intp permutation of range(m) or None;
     params and state as made by the caller and :func:`make_state`.
     Raises FloatingPointError when the loss or the parameters stop being finite.
     """
-    if backend == "fast":
+    if backend == "fast" and sp.issparse(X):
+        loss = _epoch_loop(
+            _fast_csr_batches(X, Y, sample_weight, params, activation, alpha, batch_size),
+            X.shape[1], order, batch_size, params, state, solver, learning_rate, momentum, nesterov, beta_1, beta_2,
+            epsilon,
+        )  # fmt: skip
+    elif backend == "fast":
         loss = _fast_epoch(
             X,
             Y,
@@ -132,22 +141,73 @@ def _reference_epoch(
     epsilon,
     alpha,
 ):
-    dt = X.dtype.type
-    m = X.shape[1]
-    lr, momentum, beta_1, beta_2, epsilon, alpha = map(dt, (lr, momentum, beta_1, beta_2, epsilon, alpha))
+    alpha = X.dtype.type(alpha)
+
+    def loss_and_grads(cols):
+        return _numerics.batch_loss_and_grads(params, X[:, cols], Y[:, cols], sw[cols], activation, alpha)
+
+    return _epoch_loop(
+        loss_and_grads, X.shape[1], order, batch_size, params, state, solver, lr, momentum, nesterov, beta_1, beta_2,
+        epsilon,
+    )  # fmt: skip
+
+
+def _fast_csr_batches(X, Y, sw, params, activation, alpha, batch_size):
+    """The batches' loss and gradients, each in one compiled call, for a sparse X (n_x, m): see _epoch_loop.
+
+    A batch's examples are rows of X.T as CSR, gathered (a batch's entries at a
+    time), never densified.
+    """
+    rows = X.T.tocsr()
+    W1, b1, W2, b2 = (params[k] for k in PARAM_KEYS)
+    (n_h, n_x), n_y, dt = W1.shape, W2.shape[0], W1.dtype
+    Y, sw = np.ascontiguousarray(Y, dtype=dt), np.ascontiguousarray(sw, dtype=dt)
+    bs = int(min(batch_size, X.shape[1]))
+    grads = (np.empty((n_h, n_x), dt), np.empty(n_h, dt), np.empty((n_y, n_h), dt), np.empty(n_y, dt))
+    scratch = (
+        *(np.empty((n_h, bs), dt), np.empty((n_h, bs), dt), np.empty((n_y, bs), dt), np.empty(bs, dt)),
+        *(np.empty((n_x, n_h), dt), np.empty((n_x, n_h), dt), np.empty((bs, n_h), dt)),
+    )
+    output = "logistic" if n_y == 1 else "softmax"
+    codes = (_core.ACTIVATION_CODES[activation], _core.OUTPUT_CODES[output], float(alpha))
+    named = dict(zip(PARAM_KEYS, grads))
+
+    def loss_and_grads(cols):
+        csr = _fast._csr_arrays(rows[cols], dt)
+        loss = _core.loss_gradient_csr(
+            *csr,
+            np.ascontiguousarray(Y[:, cols]),
+            sw[cols],
+            W1,
+            b1.reshape(-1),
+            W2,
+            b2.reshape(-1),
+            *codes,
+            *grads,
+            *scratch,
+        )
+        return loss, named
+
+    return loss_and_grads
+
+
+def _epoch_loop(loss_and_grads, m, order, batch_size, params, state, solver, lr, momentum, nesterov, beta_1, beta_2,
+                epsilon):  # fmt: skip
+    """The batches of one epoch in NumPy: loss_and_grads(cols) gives a batch's loss and gradients, then one step."""
+    dt = params["W1"].dtype.type
+    lr, momentum, beta_1, beta_2, epsilon = map(dt, (lr, momentum, beta_1, beta_2, epsilon))
     total = 0.0
     for start in range(0, m, batch_size):
         cols = slice(start, start + batch_size) if order is None else order[start : start + batch_size]
-        Xb, Yb, wb = X[:, cols], Y[:, cols], sw[cols]
-        loss, grads = _numerics.batch_loss_and_grads(params, Xb, Yb, wb, activation, alpha)
-        total += loss * Xb.shape[1]
+        loss, grads = loss_and_grads(cols)
+        total += loss * (min(start + batch_size, m) - start)
         state["t"] += 1
         if solver == "adam":
             t = state["t"]
             lr_t = dt(float(lr) * np.sqrt(1 - float(beta_2) ** t) / (1 - float(beta_1) ** t))
         for key in PARAM_KEYS:
             p, m1, m2 = params[key], state["m" + key], state["v" + key]
-            g = grads[key]
+            g = grads[key].reshape(p.shape)
             if solver == "adam":
                 m1[...] = beta_1 * m1 + (1 - beta_1) * g
                 m2[...] = beta_2 * m2 + (1 - beta_2) * (g * g)
