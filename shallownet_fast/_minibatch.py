@@ -69,13 +69,7 @@ def run_epoch(
     params and state as made by the caller and :func:`make_state`.
     Raises FloatingPointError when the loss or the parameters stop being finite.
     """
-    if backend == "fast" and sp.issparse(X):
-        loss = _epoch_loop(
-            _fast_csr_batches(X, Y, sample_weight, params, activation, alpha, batch_size),
-            X.shape[1], order, batch_size, params, state, solver, learning_rate, momentum, nesterov, beta_1, beta_2,
-            epsilon,
-        )  # fmt: skip
-    elif backend == "fast":
+    if backend == "fast":
         loss = _fast_epoch(
             X,
             Y,
@@ -141,73 +135,22 @@ def _reference_epoch(
     epsilon,
     alpha,
 ):
-    alpha = X.dtype.type(alpha)
-
-    def loss_and_grads(cols):
-        return _numerics.batch_loss_and_grads(params, X[:, cols], Y[:, cols], sw[cols], activation, alpha)
-
-    return _epoch_loop(
-        loss_and_grads, X.shape[1], order, batch_size, params, state, solver, lr, momentum, nesterov, beta_1, beta_2,
-        epsilon,
-    )  # fmt: skip
-
-
-def _fast_csr_batches(X, Y, sw, params, activation, alpha, batch_size):
-    """The batches' loss and gradients, each in one compiled call, for a sparse X (n_x, m): see _epoch_loop.
-
-    A batch's examples are rows of X.T as CSR, gathered (a batch's entries at a
-    time), never densified.
-    """
-    rows = X.T.tocsr()
-    W1, b1, W2, b2 = (params[k] for k in PARAM_KEYS)
-    (n_h, n_x), n_y, dt = W1.shape, W2.shape[0], W1.dtype
-    Y, sw = np.ascontiguousarray(Y, dtype=dt), np.ascontiguousarray(sw, dtype=dt)
-    bs = int(min(batch_size, X.shape[1]))
-    grads = (np.empty((n_h, n_x), dt), np.empty(n_h, dt), np.empty((n_y, n_h), dt), np.empty(n_y, dt))
-    scratch = (
-        *(np.empty((n_h, bs), dt), np.empty((n_h, bs), dt), np.empty((n_y, bs), dt), np.empty(bs, dt)),
-        *(np.empty((n_x, n_h), dt), np.empty((n_x, n_h), dt), np.empty((bs, n_h), dt)),
-    )
-    output = "logistic" if n_y == 1 else "softmax"
-    codes = (_core.ACTIVATION_CODES[activation], _core.OUTPUT_CODES[output], float(alpha))
-    named = dict(zip(PARAM_KEYS, grads))
-
-    def loss_and_grads(cols):
-        csr = _fast._csr_arrays(rows[cols], dt)
-        loss = _core.loss_gradient_csr(
-            *csr,
-            np.ascontiguousarray(Y[:, cols]),
-            sw[cols],
-            W1,
-            b1.reshape(-1),
-            W2,
-            b2.reshape(-1),
-            *codes,
-            *grads,
-            *scratch,
-        )
-        return loss, named
-
-    return loss_and_grads
-
-
-def _epoch_loop(loss_and_grads, m, order, batch_size, params, state, solver, lr, momentum, nesterov, beta_1, beta_2,
-                epsilon):  # fmt: skip
-    """The batches of one epoch in NumPy: loss_and_grads(cols) gives a batch's loss and gradients, then one step."""
-    dt = params["W1"].dtype.type
-    lr, momentum, beta_1, beta_2, epsilon = map(dt, (lr, momentum, beta_1, beta_2, epsilon))
+    dt = X.dtype.type
+    m = X.shape[1]
+    lr, momentum, beta_1, beta_2, epsilon, alpha = map(dt, (lr, momentum, beta_1, beta_2, epsilon, alpha))
     total = 0.0
     for start in range(0, m, batch_size):
         cols = slice(start, start + batch_size) if order is None else order[start : start + batch_size]
-        loss, grads = loss_and_grads(cols)
-        total += loss * (min(start + batch_size, m) - start)
+        Xb, Yb, wb = X[:, cols], Y[:, cols], sw[cols]
+        loss, grads = _numerics.batch_loss_and_grads(params, Xb, Yb, wb, activation, alpha)
+        total += loss * Xb.shape[1]
         state["t"] += 1
         if solver == "adam":
             t = state["t"]
             lr_t = dt(float(lr) * np.sqrt(1 - float(beta_2) ** t) / (1 - float(beta_1) ** t))
         for key in PARAM_KEYS:
             p, m1, m2 = params[key], state["m" + key], state["v" + key]
-            g = grads[key].reshape(p.shape)
+            g = grads[key]
             if solver == "adam":
                 m1[...] = beta_1 * m1 + (1 - beta_1) * g
                 m2[...] = beta_2 * m2 + (1 - beta_2) * (g * g)
@@ -237,13 +180,16 @@ def _fast_epoch(
     epsilon,
     alpha,
 ):
-    X, Y, sw = np.ascontiguousarray(X), np.ascontiguousarray(Y), np.ascontiguousarray(sw)
-    _validation.check_kernel_sizes("X", X, "Y", Y, "W1", params["W1"], "W2", params["W2"])
+    sparse = sp.issparse(X)
+    Y, sw = np.ascontiguousarray(Y), np.ascontiguousarray(sw)
+    if not sparse:
+        X = np.ascontiguousarray(X)
+        _validation.check_kernel_sizes("X", X, "Y", Y, "W1", params["W1"], "W2", params["W2"])
     (n_x, m), n_y, dt = X.shape, Y.shape[0], X.dtype
     n_h = params["W1"].shape[0]
     bs = int(min(batch_size, m))
     scratch = (
-        np.empty((n_x, bs), dt),
+        *(() if sparse else (np.empty((n_x, bs), dt),)),
         np.empty((n_y, bs), dt),
         np.empty(bs, dt),
         np.empty((n_h, bs), dt),
@@ -259,9 +205,15 @@ def _fast_epoch(
     t = np.array([state["t"]], dtype=np.longlong)
     order = np.empty(0, np.intp) if order is None else np.ascontiguousarray(order, dtype=np.intp)
     signal_every = _threads.signal_every(_threads.flops(n_x, n_h, n_y, bs))
+    if sparse:  # X.T's rows as CSR; output codes as the dense kernel's: logistic for one unit, else softmax
+        kernel, data = _core.train_epoch_csr, _fast._csr_arrays(X.T, dt)
+        codes = (_core.ACTIVATION_CODES[activation], _core.OUTPUT_CODES["logistic" if n_y == 1 else "softmax"])
+        scratch += (np.empty((n_x, n_h), dt), np.empty((n_x, n_h), dt), np.empty((bs, n_h), dt))
+    else:
+        kernel, data, codes = _core.train_epoch, (X,), (_core.ACTIVATION_CODES[activation],)
     try:
-        return _core.train_epoch(
-            X,
+        return kernel(
+            *data,
             Y,
             sw,
             order,
@@ -272,7 +224,7 @@ def _fast_epoch(
             params["b2"].reshape(-1),
             *(flat[k] for k in _STATE_KEYS),
             t,
-            _core.ACTIVATION_CODES[activation],
+            *codes,
             _core.SOLVER_CODES[solver],
             float(lr),
             float(momentum),

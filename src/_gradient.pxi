@@ -106,7 +106,7 @@ cdef double _penalised(double weighted, const floating* W1, const floating* W2, 
         dW2[j] = (dW2[j] + fa * W2[j]) / fsw
     _divide(db1, n_h, fsw)
     _divide(db2, n_y, fsw)
-    return weighted / sw_sum + 0.5 * alpha * (_squares(W1, n_h * n_x) + _squares(W2, n_y * n_h)) / sw_sum
+    return weighted / sw_sum + _l2_penalty(W1, W2, n_x, n_h, n_y, alpha, sw_sum)
 
 
 def loss_gradient(const floating[:, ::1] X not None,    # IN  (n_x, m), m >= 1
@@ -249,19 +249,26 @@ cdef void _transpose(const floating* A, Py_ssize_t lda, Py_ssize_t rows, Py_ssiz
             T[j * rows + i] = A[i * lda + j]
 
 
+cdef inline Py_ssize_t _row(const Py_ssize_t* rows, Py_ssize_t j0, Py_ssize_t j) noexcept nogil:
+    """The row of X of a block's example j: rows[j] for gathered rows, else j0 + j."""
+    return rows[j] if rows != NULL else j0 + j
+
+
 cdef void _csr_product(const floating* data, const Py_ssize_t* indices, const Py_ssize_t* indptr,
-                       Py_ssize_t j0, Py_ssize_t n, const floating* WT, Py_ssize_t n_h,
-                       floating* ZT, floating* Z, Py_ssize_t ldz) noexcept nogil:
-    """Z := W1 @ X[j0:j0 + n].T (n_h x n, row stride ldz), through ZT (n x n_h)."""
-    cdef Py_ssize_t i, j, p
+                       const Py_ssize_t* rows, Py_ssize_t j0, Py_ssize_t n, const floating* WT,
+                       Py_ssize_t n_h, floating* ZT, floating* Z, Py_ssize_t ldz) noexcept nogil:
+    """Z := W1 @ X[block].T (n_h x n, row stride ldz), through ZT (n x n_h); the block is the
+    rows j0 .. j0 + n - 1 of X, or rows[0 .. n - 1] when rows is not NULL."""
+    cdef Py_ssize_t i, j, p, r
     cdef floating v
     cdef floating* z
     cdef const floating* w
     for j in range(n):
         z = ZT + j * n_h
+        r = _row(rows, j0, j)
         for i in range(n_h):
             z[i] = 0
-        for p in range(indptr[j0 + j], indptr[j0 + j + 1]):
+        for p in range(indptr[r], indptr[r + 1]):
             v = data[p]
             w = WT + indices[p] * n_h
             for i in range(n_h):
@@ -272,17 +279,19 @@ cdef void _csr_product(const floating* data, const Py_ssize_t* indices, const Py
 
 
 cdef void _csr_gradient(const floating* data, const Py_ssize_t* indices, const Py_ssize_t* indptr,
-                        Py_ssize_t j0, Py_ssize_t n, const floating* D, Py_ssize_t ldd,
-                        Py_ssize_t n_h, floating* DT, floating* GT) noexcept nogil:
-    """GT += (D @ X[j0:j0 + n]).T, GT n_x x n_h; D is n_h x n (row stride ldd), DT n x n_h scratch."""
-    cdef Py_ssize_t i, j, p
+                        const Py_ssize_t* rows, Py_ssize_t j0, Py_ssize_t n, const floating* D,
+                        Py_ssize_t ldd, Py_ssize_t n_h, floating* DT, floating* GT) noexcept nogil:
+    """GT += (D @ X[block]).T, GT n_x x n_h, the block as in _csr_product; D is n_h x n (row
+    stride ldd), DT n x n_h scratch."""
+    cdef Py_ssize_t i, j, p, r
     cdef floating v
     cdef floating* g
     cdef const floating* d
     _transpose(D, ldd, n_h, n, DT)
     for j in range(n):
         d = DT + j * n_h
-        for p in range(indptr[j0 + j], indptr[j0 + j + 1]):
+        r = _row(rows, j0, j)
+        for p in range(indptr[r], indptr[r + 1]):
             v = data[p]
             g = GT + indices[p] * n_h
             for i in range(n_h):
@@ -362,7 +371,7 @@ def loss_gradient_csr(const floating[::1] data not None,      # IN  (nnz,) X's s
         while j0 < m:
             n = min(block, m - j0)
             _csr_product(&data[0] if data.shape[0] else NULL, &indices[0] if data.shape[0] else NULL,
-                         &indptr[0], j0, n, &WT[0, 0], n_h, &ZT[0, 0], &H[0, 0], block)
+                         &indptr[0], NULL, j0, n, &WT[0, 0], n_h, &ZT[0, 0], &H[0, 0], block)
             _hidden_activate(&H[0, 0], &H[0, 0], block, &b1[0], &W2[0, 0], &O[0, 0], block, n_h, n_y,
                              n, act)
             # n_x = 0: _hidden_backward leaves dW1 alone; its sums come from the stored entries
@@ -371,7 +380,7 @@ def loss_gradient_csr(const floating[::1] data not None,      # IN  (nnz,) X's s
                                          &db1[0], &dW2[0, 0], &db2[0], &tmp[0], 0, n_h, n_y, n,
                                          act, output, j0 > 0)
             _csr_gradient(&data[0] if data.shape[0] else NULL, &indices[0] if data.shape[0] else NULL,
-                          &indptr[0], j0, n, &D[0, 0], block, n_h, &ZT[0, 0], &GT[0, 0])
+                          &indptr[0], NULL, j0, n, &D[0, 0], block, n_h, &ZT[0, 0], &GT[0, 0])
             j0 += block
         _transpose(&GT[0, 0], n_h, n_x, n_h, &dW1[0, 0])
         loss = _penalised(weighted, &W1[0, 0], &W2[0, 0], &dW1[0, 0], &db1[0], &dW2[0, 0], &db2[0],
@@ -440,8 +449,138 @@ def predict_csr(const floating[::1] data not None,      # IN  (nnz,) X's stored 
         while j0 < m:
             n = min(block, m - j0)
             _csr_product(&data[0] if data.shape[0] else NULL, &indices[0] if data.shape[0] else NULL,
-                         &indptr[0], j0, n, &WT[0, 0], n_h, &ZT[0, 0], &H[0, 0], block)
+                         &indptr[0], NULL, j0, n, &WT[0, 0], n_h, &ZT[0, 0], &H[0, 0], block)
             _hidden_activate(&H[0, 0], &H[0, 0], block, &b1[0], &W2[0, 0], &A2[0, j0], m, n_h, n_y,
                              n, act)
             _output_mode(&A2[0, j0], m, &b2[0], n_y, n, output, &H[n_h, 0])
             j0 += block
+
+
+def train_epoch_csr(const floating[::1] data not None,      # IN  (nnz,) X's stored values
+                    const Py_ssize_t[::1] indices not None,  # IN  (nnz,) their columns, in [0, n_x)
+                    const Py_ssize_t[::1] indptr not None,   # IN  (m + 1,) row j: indptr[j] .. indptr[j + 1]
+                    const floating[:, ::1] Y not None,       # IN  (n_y, m)
+                    const floating[::1] sw not None,         # IN  (m,) sample weights
+                    const Py_ssize_t[::1] order not None,    # IN  (m,) permutation, or (0,): natural order
+                    Py_ssize_t batch_size,
+                    floating[:, ::1] W1 not None,            # IN/OUT (n_h, n_x)
+                    floating[::1] b1 not None,               # IN/OUT (n_h,)
+                    floating[:, ::1] W2 not None,            # IN/OUT (n_y, n_h)
+                    floating[::1] b2 not None,               # IN/OUT (n_y,)
+                    floating[:, ::1] mW1 not None,           # IN/OUT first moments / velocities
+                    floating[::1] mb1 not None,
+                    floating[:, ::1] mW2 not None,
+                    floating[::1] mb2 not None,
+                    floating[:, ::1] vW1 not None,           # IN/OUT second moments (adam)
+                    floating[::1] vb1 not None,
+                    floating[:, ::1] vW2 not None,
+                    floating[::1] vb2 not None,
+                    long long[::1] t not None,               # IN/OUT (1,) updates so far
+                    int act, int output, int solver, double learning_rate, double momentum,
+                    bint nesterov, double beta_1, double beta_2, double epsilon, double alpha,
+                    floating[:, ::1] Yb not None,            # SCRATCH (n_y, batch_size)
+                    floating[::1] swb not None,              # SCRATCH (batch_size,)
+                    floating[:, ::1] H not None,             # SCRATCH (n_h, batch_size): A1
+                    floating[:, ::1] D not None,             # SCRATCH (n_h, batch_size): dZ1
+                    floating[:, ::1] O not None,             # SCRATCH (n_y, batch_size)
+                    floating[::1] tmp not None,              # SCRATCH (batch_size,)
+                    floating[:, ::1] dW1 not None,           # SCRATCH (n_h, n_x)
+                    floating[::1] db1 not None,              # SCRATCH (n_h,)
+                    floating[:, ::1] dW2 not None,           # SCRATCH (n_y, n_h)
+                    floating[::1] db2 not None,              # SCRATCH (n_y,)
+                    floating[:, ::1] WT not None,            # SCRATCH (n_x, n_h): W1.T
+                    floating[:, ::1] GT not None,            # SCRATCH (n_x, n_h): dW1.T
+                    floating[:, ::1] ZT not None,            # SCRATCH (batch_size, n_h)
+                    Py_ssize_t signal_every=0):
+    """train_epoch for X given as CSR (m, n_x), one example per row; a batch is a list of rows.
+
+    The same batches, loss and steps as train_epoch on the dense X.T, with an
+    output mode (OUTPUT_CODES); the first layer's product and gradient run over
+    the stored entries.  Returns sum over batches of loss_b * len(b).
+    """
+    cdef Py_ssize_t n_x = W1.shape[1], m = indptr.shape[0] - 1, n_h = W1.shape[0], n_y = W2.shape[0]
+    cdef Py_ssize_t j0 = 0, n, k, q, batches = 0, ld
+    cdef bint shuffled = order.shape[0] > 0
+    cdef const Py_ssize_t* rows
+    cdef const floating* yb
+    cdef const floating* wb
+    cdef const floating* xd = &data[0] if data.shape[0] else NULL
+    cdef const Py_ssize_t* xi = &indices[0] if data.shape[0] else NULL
+    cdef double total = 0, sw_sum, weighted
+    cdef floating lr = <floating> learning_rate, lr_t = 0, fsw, fa = <floating> alpha, zero = 0
+    cdef floating* g = &GT[0, 0]
+    cdef floating* params[4]
+    cdef floating* grads[4]
+    cdef floating* firsts[4]
+    cdef floating* seconds[4]
+    cdef Py_ssize_t sizes[4]
+    cdef Py_ssize_t x_shape[2]
+    x_shape[:] = [n_x, m]
+    _check_csr(data, indices, indptr, n_x)
+    _check_network(x_shape, W1.shape, b1.shape[0], W2.shape, b2.shape[0], act)
+    _check_output(output, n_y)
+    _check_code("solver", solver, N_SOLVERS, "SOLVER_CODES")
+    _check_2d("Y", Y.shape, n_y, m, "(n_y, m), n_y = W2.shape[0], m = indptr.shape[0] - 1")
+    _check_1d("sw", sw.shape[0], m, "(m,), m = indptr.shape[0] - 1")
+    if shuffled:
+        _check_1d("order", order.shape[0], m, "(m,), m = indptr.shape[0] - 1 (or (0,): the natural order)")
+        with nogil:
+            bad = _first_outside(&order[0], m, m)
+        if bad >= 0:
+            raise ValueError(f"order[{bad}] = {order[bad]} is not a row of X (0 <= order[j] < m = {m})")
+    _check_positive("batch_size", batch_size)
+    _check_like_parameters("m", mW1.shape, mb1.shape[0], mW2.shape, mb2.shape[0], n_x, n_h, n_y)
+    _check_like_parameters("v", vW1.shape, vb1.shape[0], vW2.shape, vb2.shape[0], n_x, n_h, n_y)
+    _check_1d("t", t.shape[0], 1, "(1,)")
+    _check_2d("Yb", Yb.shape, n_y, batch_size, "(n_y, batch_size), n_y = W2.shape[0]")
+    _check_1d("swb", swb.shape[0], batch_size, "(batch_size,)")
+    _check_block_scratch(H.shape, D.shape, O.shape, tmp.shape[0], n_h, n_y)
+    _check_2d("H", H.shape, n_h, batch_size, "(n_h, batch_size), n_h = W1.shape[0]")
+    _check_like_parameters("d", dW1.shape, db1.shape[0], dW2.shape, db2.shape[0], n_x, n_h, n_y)
+    _check_2d("WT", WT.shape, n_x, n_h, "(n_x, n_h), the shape of W1.T")
+    _check_2d("GT", GT.shape, n_x, n_h, "(n_x, n_h), the shape of W1.T")
+    _check_2d("ZT", ZT.shape, batch_size, n_h, "(batch_size, n_h), n_h = W1.shape[0]")
+    params[:] = [&W1[0, 0], &b1[0], &W2[0, 0], &b2[0]]
+    grads[:] = [&dW1[0, 0], &db1[0], &dW2[0, 0], &db2[0]]
+    firsts[:] = [&mW1[0, 0], &mb1[0], &mW2[0, 0], &mb2[0]]
+    seconds[:] = [&vW1[0, 0], &vb1[0], &vW2[0, 0], &vb2[0]]
+    sizes[:] = [n_h * n_x, n_h, n_y * n_h, n_y]
+    with nogil:
+        while j0 < m:
+            n = min(batch_size, m - j0)
+            if shuffled:
+                rows = &order[j0]
+                _gather_columns(&Y[0, 0], m, n_y, rows, n, &Yb[0, 0])
+                for k in range(n):
+                    swb[k] = sw[rows[k]]
+                yb, wb, ld = &Yb[0, 0], &swb[0], n
+            else:
+                rows = NULL
+                yb, wb, ld = &Y[0, j0], &sw[j0], m
+            sw_sum = _sum(wb, n)
+            fsw = <floating> sw_sum
+            _transpose(&W1[0, 0], n_x, n_h, n_x, &WT[0, 0])
+            _csr_product(xd, xi, &indptr[0], rows, j0, n, &WT[0, 0], n_h, &ZT[0, 0], &H[0, 0], n)
+            _hidden_activate(&H[0, 0], &H[0, 0], n, &b1[0], &W2[0, 0], &O[0, 0], n, n_h, n_y, n, act)
+            weighted = _output_backward(&O[0, 0], n, yb, ld, wb, NULL, 0, &W2[0, 0], &b2[0], &H[0, 0],
+                                        &D[0, 0], n, NULL, &db1[0], &dW2[0, 0], &db2[0], &tmp[0], 0,
+                                        n_h, n_y, n, act, output, False)
+            total += (weighted / sw_sum + _l2_penalty(&W1[0, 0], &W2[0, 0], n_x, n_h, n_y, alpha, sw_sum)) * n
+            for k in range(n_x * n_h):
+                g[k] = 0
+            _csr_gradient(xd, xi, &indptr[0], rows, j0, n, &D[0, 0], n, n_h, &ZT[0, 0], g)
+            _transpose(g, n_h, n_x, n_h, &dW1[0, 0])
+            t[0] += 1
+            if solver == ADAM:
+                lr_t = <floating> _adam_rate(learning_rate, beta_1, beta_2, t[0])
+            for q in range(4):  # W1, b1, W2, b2: the weights (even q) decay, the biases do not
+                _step(params[q], grads[q], sizes[q], firsts[q], seconds[q], fsw, fa if q % 2 == 0 else zero,
+                      solver, lr, lr_t, <floating> momentum, nesterov, <floating> beta_1,
+                      <floating> beta_2, <floating> epsilon)
+            j0 += batch_size
+            batches += 1
+            if signal_every > 0 and batches >= signal_every:
+                batches = 0
+                with gil:
+                    PyErr_CheckSignals()
+    return total
