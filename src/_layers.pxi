@@ -120,9 +120,8 @@ cdef void _hidden_forward(const floating* X, Py_ssize_t ldx, const floating* W1,
     With Z1 == A1 the hidden layer is computed in place and Z1 is not kept.
     Each hidden row is added into O while it is still in cache.
     """
-    cdef Py_ssize_t i, j, k
+    cdef Py_ssize_t i, j
     cdef floating* a
-    cdef floating* z
     cdef bint blas = _use_blas(n_h, n_x)
     if Z1 == A1 and n_y == 1 and act == TANH and not blas and n_x <= 3:
         # the small product is formed inside tanh's first sweep
