@@ -202,11 +202,16 @@ def _label_classes(scope, model):
 def _parse_classifier(scope, model, inputs, custom_parsers=None):
     """skl2onnx's classifier parser (labels, probabilities, zipmap), after checking that `model` converts."""
     _check_model(model)
-    if np.ndim(model.classes_) != 1 or getattr(model, "out_activation_", None) not in ("logistic", "softmax"):
+    out_activation = getattr(model, "out_activation_", None)
+    n_outputs = np.shape(model.coefs_[1])[1]
+    n_classes = len(model.classes_) if np.ndim(model.classes_) == 1 else None
+    binary = out_activation == "logistic" and n_classes == 2 and n_outputs == 1
+    multiclass = out_activation == "softmax" and n_classes is not None and n_classes == n_outputs >= 3
+    if not (binary or multiclass):
         raise ValueError(
-            f"{type(model).__name__} with out_activation_={getattr(model, 'out_activation_', None)!r} and classes_ "
-            f"of shape {np.shape(model.classes_)} cannot be converted to ONNX: the converter handles binary "
-            "(logistic) and multiclass (softmax) models"
+            f"{type(model).__name__} with out_activation_={out_activation!r}, {n_outputs} output unit(s) and "
+            f"classes_ of shape {np.shape(model.classes_)} cannot be converted to ONNX: the converter handles "
+            "two classes (one logistic unit) and more classes (a softmax over one unit per class)"
         )
     zipmap = scope.get_options(model, {"zipmap": True})["zipmap"]
     if zipmap is True and isinstance(inputs[0].type, DoubleTensorType):

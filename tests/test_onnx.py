@@ -378,3 +378,14 @@ def test_network_of_the_wrong_shape_is_refused():
     clf.coefs_ = clf.coefs_ + [clf.coefs_[1]]  # two hidden layers, as MLPClassifier could have
     with pytest.raises(ValueError, match="expected one hidden layer"):
         to_onnx(clf, X[:1], options={ShallowNetClassifier: {"zipmap": False}})
+
+
+@pytest.mark.parametrize(
+    "n_classes, out_activation", [(3, "logistic"), (2, "softmax")], ids=["multilabel-like", "binary-softmax"]
+)
+def test_output_layer_the_converter_does_not_write_is_refused(n_classes, out_activation):
+    X, y, _ = classification_data(n_classes, np.float64)
+    clf = fit_quietly(make_classifier(), X, y)
+    clf.out_activation_ = out_activation
+    with pytest.raises(ValueError, match=f"out_activation_='{out_activation}'"):
+        to_onnx(clf, X[:1], options={ShallowNetClassifier: {"zipmap": False}})
