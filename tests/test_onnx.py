@@ -11,6 +11,8 @@ with different matrix products and libm).
 skl2onnx, onnx and onnxruntime are in the ``test`` extra: the suite needs them.
 """
 
+import subprocess
+import sys
 import warnings
 from pathlib import Path
 
@@ -389,3 +391,19 @@ def test_output_layer_the_converter_does_not_write_is_refused(n_classes, out_act
     clf.out_activation_ = out_activation
     with pytest.raises(ValueError, match=f"out_activation_='{out_activation}'"):
         to_onnx(clf, X[:1], options={ShallowNetClassifier: {"zipmap": False}})
+
+
+def test_import_without_skl2onnx_names_the_extra():
+    code = (
+        "import sys\n"
+        "sys.modules['skl2onnx'] = None  # as if skl2onnx were not installed\n"
+        "try:\n"
+        "    import shallownet_fast.onnx\n"
+        "except ImportError as exc:\n"
+        "    print(exc)\n"
+        "else:\n"
+        "    raise SystemExit('no ImportError')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert 'pip install "shallownet_fast[onnx]"' in out.stdout
