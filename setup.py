@@ -132,8 +132,6 @@ class BuildExt(build_ext):
         """Compile, link (unless not link) and run (with run) a small C program; None when it works, else the error."""
         import subprocess
 
-        from setuptools._distutils.errors import CCompilerError, DistutilsExecError
-
         with tempfile.TemporaryDirectory() as tmp:
             path = os.path.join(tmp, "probe.c")
             with open(path, "w") as f:
@@ -152,7 +150,7 @@ class BuildExt(build_ext):
                 if run:
                     subprocess.run([exe + self.compiler.exe_extension if self.compiler.exe_extension else exe],
                                    check=True, capture_output=True, timeout=60)
-            except (CCompilerError, DistutilsExecError, OSError, subprocess.SubprocessError) as exc:
+            except Exception as exc:  # any failure of the compiler, the linker or the program: the probe says no
                 return str(exc) or type(exc).__name__
         return None
 
@@ -243,7 +241,7 @@ class BuildExt(build_ext):
         from setuptools._distutils.sysconfig import customize_compiler
 
         requested = self.compiler  # a --compiler name, or None
-        self.compiler = new_compiler(compiler=requested, dry_run=self.dry_run, force=self.force)
+        self.compiler = new_compiler(compiler=requested)
         customize_compiler(self.compiler)
         self._check_compiler()
         extensions = self._configure()
@@ -263,7 +261,21 @@ class BuildExt(build_ext):
             ext.sources = generated.sources
         self.extensions = extensions
         self.compiler = requested  # build_ext.run makes its own compiler from the name
+        # setuptools rebuilds by timestamps only: a build with other options or
+        # flags (a debug build after a normal one, say) must recompile everything.
+        config = repr([(e.name, e.extra_compile_args, e.define_macros, e.extra_link_args) for e in extensions])
+        stamp = os.path.join(self.build_temp, "shallownet_fast-options.txt")
+        try:
+            with open(stamp) as f:
+                previous = f.read()
+        except OSError:
+            previous = None
+        if previous != config:
+            self.force = True
         super().run()
+        os.makedirs(self.build_temp, exist_ok=True)
+        with open(stamp, "w") as f:
+            f.write(config)
 
 
 # Every extension that can be built here; BuildExt.run keeps those the options
