@@ -11,11 +11,17 @@ try:
     from . import _core as _compiled  # noqa: F401  (the baseline kernels: present in every build)
 except ImportError as _exc:
     import os as _os
+    from importlib.machinery import EXTENSION_SUFFIXES as _SUFFIXES
 
     _here = _os.path.dirname(_os.path.abspath(__file__))
     _source_tree = _os.path.exists(_os.path.join(_os.path.dirname(_here), "src", "_kernels.pxi"))
+    _built = any(_os.path.exists(_os.path.join(_here, "_core" + _suffix)) for _suffix in _SUFFIXES)
     raise ImportError(
-        f"shallownet_fast: the compiled kernels are not built in {_here} ({_exc}). "
+        (
+            f"shallownet_fast: the compiled kernels in {_here} do not load ({_exc}). "
+            if _built
+            else f"shallownet_fast: the compiled kernels are not built in {_here}. "
+        )
         + (
             "This is a source tree: build them with `pip install -e .` (or `python setup.py build_ext --inplace`)"
             " here, or, to use an installed shallownet_fast, run Python from another directory."
