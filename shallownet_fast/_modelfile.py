@@ -51,9 +51,9 @@ NAME_MAX_CHARS = 4096  # longest class label or feature name
 PARAM_KEYS = ("W1", "b1", "W2", "b2")
 STATE_KEYS = tuple(p + k for p in ("m", "v") for k in PARAM_KEYS)
 STATE_FAMILIES = ("adam", "momentum")
-STOP_REASONS = ("converged", "max_iter", "max_time", "callback", "interrupted", "partial_fit")
+STOP_REASONS = ("converged", "max_iter", "max_time", "callback", "interrupted", "partial_fit", "lbfgs")
 CLASS_KINDS = ("bool", "int", "float", "str")
-ACTIVATIONS = ("relu", "tanh", "leaky_relu", "sigmoid")
+ACTIVATIONS = ("relu", "tanh", "leaky_relu", "sigmoid", "identity", "logistic")
 _HEADER_MAX = 10000  # bytes of a .npy header (NumPy's own limit)
 
 _MEMBERS = (
