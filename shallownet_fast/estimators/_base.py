@@ -277,12 +277,15 @@ class BaseShallowNet(BaseEstimator):
         sklearn.utils._param_validation.InvalidParameterError
             A ValueError and a TypeError, naming the parameter and what it must be.
         """
+        every = names is None
         names = self._parameter_constraints if names is None else names
         validate_parameter_constraints(
             {k: self._parameter_constraints[k] for k in names},
             {k: getattr(self, k) for k in names},
             caller_name=type(self).__name__,
         )
+        if every:  # what the constraints cannot say: one hidden layer, deprecated names that agree
+            self._n_hidden(), self._learning_rate_init(), self._nesterov()
 
     def _n_hidden(self):
         """The hidden layer's size, from hidden_layer_sizes (or the deprecated hidden_units).
@@ -375,7 +378,6 @@ class BaseShallowNet(BaseEstimator):
 
     def _fit_unsafe(self, X, y, sample_weight, incremental, classes):
         self._validate_hyperparameters()
-        self._n_hidden(), self._learning_rate_init(), self._nesterov()  # their ValueErrors, before any work
         self._warn_deprecated()
         if incremental and self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True; use fit, or set early_stopping=False")

@@ -205,6 +205,7 @@ class ShallowNetClassifier(ClassifierMixin, BaseShallowNet):
     """
 
     _multilabel = False  # set by fit: y was a multilabel indicator matrix
+    _model_kind = "classifier"  # for the model file
 
     _parameter_constraints: ClassVar[dict] = {
         **BaseShallowNet._parameter_constraints,

@@ -65,6 +65,8 @@ class ShallowNetRegressor(RegressorMixin, BaseShallowNet):
     out_activation_ : "identity"
     """
 
+    _model_kind = "regressor"  # for the model file
+
     _parameter_constraints: ClassVar[dict] = {
         **BaseShallowNet._parameter_constraints,
         "loss": [StrOptions({"squared_error"})],
@@ -216,3 +218,38 @@ class ShallowNetRegressor(RegressorMixin, BaseShallowNet):
         """
         P = self._logits(X)
         return P[:, 0] if P.shape[1] == 1 else P
+
+    # ------------------------------------------------------------ persistence
+
+    def save(self, path):
+        """Write the fitted model to `path` (see :meth:`ShallowNetClassifier.save`; no classes).
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+        """
+        from .. import _modelfile
+
+        _modelfile.save_estimator(self, path)
+
+    @classmethod
+    def load(cls, path):
+        """A fitted ShallowNetRegressor from a file written by :meth:`save`.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+
+        Returns
+        -------
+        ShallowNetRegressor
+
+        Raises
+        ------
+        ValueError
+            When the file is not a regressor's model file of this format version, or
+            any part of it is inconsistent (the message names the file and the member).
+        """
+        from .. import _modelfile
+
+        return _modelfile.load_estimator(cls, path)
