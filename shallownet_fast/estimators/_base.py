@@ -335,6 +335,10 @@ class BaseShallowNet(BaseEstimator):
             raise ValueError("nesterov=True (deprecated) and nesterovs_momentum=False disagree: set nesterovs_momentum only")
         return bool(self.nesterov)
 
+    def _state_solver(self):
+        """The mini-batch solver whose state the estimator keeps (lbfgs keeps none: sgd's, zeros)."""
+        return "sgd" if self.solver == "lbfgs" else self.solver
+
     def _warn_deprecated(self):
         """A FutureWarning for each deprecated name in use (they still work, for one release)."""
         messages = []
@@ -407,7 +411,10 @@ class BaseShallowNet(BaseEstimator):
 
     def _fit_lbfgs(self, X, y_codes, sample_weight, dtype, params, state):
         """Full-batch L-BFGS-B (shallownet_fast._lbfgs), as MLP's lbfgs solver: max_iter, max_fun, tol."""
-        from .. import _lbfgs
+        try:
+            from .. import _lbfgs
+        except ImportError as exc:
+            raise ImportError(f"solver='lbfgs' needs shallownet_fast._lbfgs, which could not be imported: {exc}") from exc
 
         if sample_weight is not None and not np.all(sample_weight > 0):
             keep = sample_weight > 0
@@ -447,7 +454,7 @@ class BaseShallowNet(BaseEstimator):
     def _initialize(self, n_x, dtype, rng):
         """New parameters, optimizer state and fitted attributes (a first fit, or fit without warm_start)."""
         params = self._initial_parameters(n_x, self._output_units(), dtype, rng)
-        state = _minibatch.make_state(params, self.solver)
+        state = _minibatch.make_state(params, self._state_solver())
         self._state_family = _state_family(self.solver)
         self.n_outputs_ = params["W2"].shape[0]
         self.n_layers_ = 3
@@ -475,7 +482,7 @@ class BaseShallowNet(BaseEstimator):
         if _state_family(self.solver) == getattr(self, "_state_family", None) and hasattr(self, "_solver_state"):
             state = {k: (v if k == "t" else v.copy()) for k, v in self._solver_state.items()}
         else:
-            state = _minibatch.make_state(params, self.solver)
+            state = _minibatch.make_state(params, self._state_solver())
             self._state_family = _state_family(self.solver)
         # Lists are appended to below: new ones, so that a failed call can be undone.
         self.loss_curve_ = list(self.loss_curve_)
