@@ -194,3 +194,29 @@ def test_lbfgs_calls_the_minimizer(monkeypatch):
     assert not hasattr(est, "partial_fit")
     reg = ShallowNetRegressor(solver="lbfgs", hidden_layer_sizes=(4,)).fit(X, X[:, :2])
     assert calls[-1]["output"] == "identity" and reg.n_iter_ == 3
+
+
+# ---------------------------------------------------------------- the README
+
+
+def test_readme_estimator_examples_run_as_pasted(tmp_path):
+    """The Python examples at the head of the README's estimator section make their own data and run."""
+    import os
+    import re
+    import subprocess
+    from pathlib import Path
+
+    readme = Path(__file__).resolve().parents[1] / "README.md"
+    if not readme.exists():
+        pytest.skip("no README.md next to the tests")
+    text = readme.read_text(encoding="utf-8")
+    section = text[text.index("## The scikit-learn estimators") : text.index("### Parameters and what they do")]
+    blocks = re.findall(r"```python\n(.*?)```", section, flags=re.S)
+    assert len(blocks) == 3
+    root = str(Path(__file__).resolve().parents[1])
+    env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    for code in blocks:
+        proc = subprocess.run([sys.executable, "-W", "error::FutureWarning", "-c", code], cwd=tmp_path, env=env,
+                              capture_output=True, text=True, timeout=300)  # fmt: skip
+        assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout  # the grid prints its best parameters
