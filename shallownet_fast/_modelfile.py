@@ -270,7 +270,10 @@ def _read_archive(where, zf):
         if classes_shape != (n_y,):
             raise _refuse(where, "classes", f"{classes_shape[0]} labels for the {n_y} output units of 'W2'")
     elif n_y == 2 or classes_shape != (n_classes,):
-        raise _refuse(where, "W2", f"{n_y} output unit(s) for {classes_shape[0]} classes (two classes take 1 unit, K > 2 classes K units)")
+        raise _refuse(
+            where, "W2",
+            f"{n_y} output unit(s) for {classes_shape[0]} classes (two classes take 1 unit, K > 2 classes K units)",
+        )  # fmt: skip
     _check_hyperparameters(where, meta["params"], _estimator_class(meta["estimator"]))
     model["classes"] = _classes_from_strings(where, meta["classes_kind"], meta["classes_dtype"], strings["classes"])
     for k in ("feature_names_in", "columns"):

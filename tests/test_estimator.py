@@ -136,7 +136,8 @@ def test_same_model_as_mlpclassifier(solver, activation):
 
 def test_gd_is_mlpclassifier_full_batch_sgd():
     X, y = flower()
-    kw = dict(hidden_layer_sizes=(8,), activation="tanh", solver="gd", learning_rate_init=0.05, max_iter=40, random_state=0)
+    kw = dict(hidden_layer_sizes=(8,), activation="tanh", solver="gd", learning_rate_init=0.05, max_iter=40,
+        random_state=0)
     ours = quiet_fit(ShallowNetClassifier(**kw), X, y)
     theirs = quiet_fit(_mlp_twin(**kw, batch_size=X.shape[0], shuffle=False), X, y)
     np.testing.assert_allclose(ours.loss_curve_, theirs.loss_curve_, rtol=1e-9)
@@ -192,7 +193,8 @@ def test_accuracy_at_least_mlpclassifier(name, kw, backend):
 def test_fast_matches_reference(solver, dtype):
     X, y = make_classification(n_samples=400, n_features=12, n_informative=6, n_classes=3, random_state=0)
     X = X.astype(dtype)
-    kw = dict(hidden_layer_sizes=(16,), solver=solver, activation="tanh", learning_rate_init=0.01 if solver == "adam" else 0.1,
+    kw = dict(hidden_layer_sizes=(16,), solver=solver, activation="tanh",
+        learning_rate_init=0.01 if solver == "adam" else 0.1,
               batch_size=64, max_iter=8, tol=-np.inf, random_state=0)  # fmt: skip
     fast = quiet_fit(ShallowNetClassifier(backend="fast", **kw), X, y)
     ref = quiet_fit(ShallowNetClassifier(backend="reference", **kw), X, y)
@@ -273,7 +275,8 @@ def test_integer_weights_equal_repeated_rows(backend):
 @pytest.mark.parametrize("solver", SOLVERS)
 def test_partial_fit_k_times_equals_fit_max_iter_k(solver, backend):
     X, y = three_blobs(250)
-    kw = dict(hidden_layer_sizes=(10,), solver=solver, learning_rate_init=0.01, batch_size=32, shuffle=False, tol=-np.inf,
+    kw = dict(hidden_layer_sizes=(10,), solver=solver, learning_rate_init=0.01, batch_size=32, shuffle=False,
+        tol=-np.inf,
               n_iter_no_change=1000, backend=backend, random_state=4)  # fmt: skip
     k = 5
     with pytest.warns(ConvergenceWarning, match="maximum number of epochs"):
@@ -291,7 +294,8 @@ def test_partial_fit_k_times_equals_fit_max_iter_k(solver, backend):
 @pytest.mark.parametrize("solver", SOLVERS)
 def test_warm_start_continues_the_optimizer(solver):
     X, y = three_blobs(200)
-    kw = dict(hidden_layer_sizes=(10,), solver=solver, learning_rate_init=0.01, batch_size=40, shuffle=False, tol=-np.inf,
+    kw = dict(hidden_layer_sizes=(10,), solver=solver, learning_rate_init=0.01, batch_size=40, shuffle=False,
+        tol=-np.inf,
               random_state=1)  # fmt: skip
     once = quiet_fit(ShallowNetClassifier(max_iter=6, **kw), X, y)
     twice = quiet_fit(ShallowNetClassifier(max_iter=4, warm_start=True, **kw), X, y)
@@ -383,7 +387,8 @@ def test_labels_of_any_kind(labels):
 
 def test_predict_log_proba_stays_finite():
     X, y = make_blobs(n_samples=100, centers=2, n_features=2, random_state=0)
-    clf = quiet_fit(ShallowNetClassifier(hidden_layer_sizes=(8,), learning_rate_init=0.05, max_iter=50, random_state=0), X, y)
+    clf = quiet_fit(ShallowNetClassifier(hidden_layer_sizes=(8,), learning_rate_init=0.05, max_iter=50,
+        random_state=0), X, y)
     far = X * 1e4
     assert np.all(np.isfinite(clf.predict_log_proba(far)))
 
@@ -400,7 +405,8 @@ def test_dataframe_feature_names():
 
 def test_pipeline():
     X, y = three_blobs(200)
-    pipe = make_pipeline(StandardScaler(), ShallowNetClassifier(hidden_layer_sizes=(16,), learning_rate_init=0.01, random_state=0))
+    pipe = make_pipeline(StandardScaler(), ShallowNetClassifier(hidden_layer_sizes=(16,), learning_rate_init=0.01,
+        random_state=0))
     quiet_fit(pipe, X, y)
     assert pipe.score(X, y) > 0.85
 
@@ -553,7 +559,8 @@ def test_hyperparameters_are_checked_even_when_scikit_learn_skips_validation():
 def test_numpy_numbers_are_accepted(backend):
     """NumPy integers wherever Python integers are accepted (and NumPy floats for the reals)."""
     X, y = three_blobs(90)
-    ints = dict(hidden_layer_sizes=np.int64(4), max_iter=np.int32(3), batch_size=np.int64(32), n_iter_no_change=np.uint8(2),
+    ints = dict(hidden_layer_sizes=np.int64(4), max_iter=np.int32(3), batch_size=np.int64(32),
+        n_iter_no_change=np.uint8(2),
                 n_threads=np.int64(1), verbose=np.int64(0), random_state=np.int64(0))  # fmt: skip
     reals = dict(learning_rate_init=np.float32(0.01), momentum=np.float64(0.8), beta_1=np.float32(0.5),
                  beta_2=np.float64(0.9), epsilon=np.float32(1e-7), alpha=np.int64(0), tol=np.int64(0),
@@ -649,7 +656,8 @@ def test_convergence_warning_once_at_max_iter():
 def test_stopping_rule_without_early_stopping():
     """Stops after n_iter_no_change + 1 epochs in a row that do not beat best_loss_ - tol (no warning)."""
     X, y = three_blobs(200)
-    clf = ShallowNetClassifier(hidden_layer_sizes=(8,), learning_rate_init=0.01, tol=0.05, n_iter_no_change=3, random_state=0)
+    clf = ShallowNetClassifier(hidden_layer_sizes=(8,), learning_rate_init=0.01, tol=0.05, n_iter_no_change=3,
+        random_state=0)
     clf.fit(X, y)  # would raise (filterwarnings=error) if it warned
     assert clf.stop_reason_ == "converged"
     curve, best, count = clf.loss_curve_, np.inf, 0
@@ -667,7 +675,8 @@ def test_early_stopping_restores_the_best_epoch():
     def record(est):
         seen.append([a.copy() for a in weights_of(est)])
 
-    clf = ShallowNetClassifier(hidden_layer_sizes=(8,), learning_rate_init=0.05, early_stopping=True, validation_fraction=0.2,
+    clf = ShallowNetClassifier(hidden_layer_sizes=(8,), learning_rate_init=0.05, early_stopping=True,
+        validation_fraction=0.2,
                                n_iter_no_change=4, tol=0.0, random_state=0, callback=record)  # fmt: skip
     quiet_fit(clf, X, y)
     scores = clf.validation_scores_
@@ -735,7 +744,8 @@ def test_verbose_progress(capsys, monkeypatch, bar):
     else:
         monkeypatch.setitem(sys.modules, "tqdm.auto", None)  # import fails: the plain lines
     X, y = three_blobs(100)
-    quiet_fit(ShallowNetClassifier(hidden_layer_sizes=(4,), max_iter=3, early_stopping=True, verbose=2, random_state=0), X, y)
+    quiet_fit(ShallowNetClassifier(hidden_layer_sizes=(4,), max_iter=3, early_stopping=True, verbose=2,
+        random_state=0), X, y)
     out = capsys.readouterr()
     text = out.out + out.err
     if bar:
@@ -827,7 +837,8 @@ def test_save_load_feature_names_and_dropped_params(tmp_path):
     pd = pytest.importorskip("pandas")
     X, y = three_blobs(60)
     df = pd.DataFrame(X, columns=list("abcd"))
-    clf = ShallowNetClassifier(hidden_layer_sizes=(3,), max_iter=2, random_state=np.random.RandomState(0), callback=print)
+    clf = ShallowNetClassifier(hidden_layer_sizes=(3,), max_iter=2, random_state=np.random.RandomState(0),
+        callback=print)
     quiet_fit(clf, df, y)
     clf.save(tmp_path / "m.npz")
     loaded = ShallowNetClassifier.load(tmp_path / "m.npz")

@@ -14,8 +14,9 @@ pytest.importorskip("sklearn")
 from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 
-from conftest import tolerance  # noqa: E402
 from shallownet_fast import ShallowNetRegressor, _numerics  # noqa: E402
+
+from conftest import tolerance  # noqa: E402
 
 BACKENDS = ["fast", "reference"]
 

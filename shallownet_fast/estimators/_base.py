@@ -332,7 +332,9 @@ class BaseShallowNet(BaseEstimator):
         if self.nesterov is None:
             return bool(self.nesterovs_momentum)
         if not self.nesterovs_momentum and self.nesterov:
-            raise ValueError("nesterov=True (deprecated) and nesterovs_momentum=False disagree: set nesterovs_momentum only")
+            raise ValueError(
+                "nesterov=True (deprecated) and nesterovs_momentum=False disagree: set nesterovs_momentum only"
+            )
         return bool(self.nesterov)
 
     def _state_solver(self):
@@ -414,7 +416,9 @@ class BaseShallowNet(BaseEstimator):
         try:
             from .. import _lbfgs
         except ImportError as exc:
-            raise ImportError(f"solver='lbfgs' needs shallownet_fast._lbfgs, which could not be imported: {exc}") from exc
+            raise ImportError(
+                f"solver='lbfgs' needs shallownet_fast._lbfgs, which could not be imported: {exc}"
+            ) from exc
 
         if sample_weight is not None and not np.all(sample_weight > 0):
             keep = sample_weight > 0
@@ -688,8 +692,9 @@ class BaseShallowNet(BaseEstimator):
         except FloatingPointError as exc:
             raise FloatingPointError(
                 f"{type(self).__name__} diverged in epoch {self.n_iter_ + 1}: the loss or the parameters are no "
-                f"longer finite. learning_rate_init={self._learning_rate_init()!r} is too large for this problem (try a "
-                "smaller learning_rate_init, or standardise X). The estimator is left as it was before this call."
+                f"longer finite. learning_rate_init={self._learning_rate_init()!r} is too large for this problem "
+                "(try a smaller learning_rate_init, or standardise X). The estimator is left as it was before this "
+                "call."
             ) from exc
 
     def _blas_threads(self):

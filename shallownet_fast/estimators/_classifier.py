@@ -3,17 +3,10 @@
 A drop-in for :class:`sklearn.neural_network.MLPClassifier` with one hidden
 layer, trained by :mod:`shallownet_fast._minibatch` (one compiled call per
 epoch with ``backend="fast"``, NumPy with ``backend="reference"``).  The
-formulas, the initialisation, the batches and the stopping rule are
-MLPClassifier's, so that the same settings give the same model (to rounding)::
-
-    MLPClassifier(hidden_layer_sizes=(h,), activation=a, solver=s, learning_rate_init=lr,
-                  nesterovs_momentum=n, ...)
-    ShallowNetClassifier(hidden_units=h, activation=a, solver=s, learning_rate=lr,
-                         nesterov=n, ...)
-
-(``activation="sigmoid"`` is MLPClassifier's ``"logistic"``; ``solver="gd"``
-is full-batch gradient descent, which MLPClassifier spells ``solver="sgd",
-batch_size=n_samples``.)
+parameter names, the formulas, the initialisation, the batches, the
+schedules and the stopping rule are MLPClassifier's, so that
+``ShallowNetClassifier(**mlp.get_params())`` fitted on the same data gives the
+same model (to rounding).
 
 scikit-learn is an optional dependency: ``pip install "shallownet_fast[sklearn]"``.
 """
@@ -53,52 +46,72 @@ class ShallowNetClassifier(ClassifierMixin, BaseShallowNet):
 
     Parameters
     ----------
-    hidden_units : int, default 100
-        Units of the hidden layer (MLPClassifier's ``hidden_layer_sizes=(hidden_units,)``).
-    activation : {"relu", "tanh", "leaky_relu", "sigmoid"}, default "relu"
-        Hidden activation; "relu" is MLPClassifier's default too.  "leaky_relu"
-        has slope 0.01 below zero.
-    solver : {"adam", "sgd", "gd"}, default "adam"
-        "adam" and "sgd" (with `momentum` and `nesterov`) take one step per
-        mini-batch; "gd" is full-batch gradient descent with momentum: one step
-        per epoch over all the samples (`batch_size` and `shuffle` do not apply).
-    learning_rate : float, default 0.001
-        Step size (MLPClassifier's ``learning_rate_init``; it stays constant).
-    batch_size : int or "auto", default "auto"
-        Samples per mini-batch; "auto" is ``min(200, n_samples)``.  A batch size
-        larger than the number of samples is clipped to it, silently.
-    max_iter : int, default 200
-        Maximum number of epochs (passes over the data) of one call to fit.
-    momentum : float in [0, 1], default 0.9
-        For "sgd" and "gd".
-    nesterov : bool, default True
-        Nesterov's momentum, for "sgd" and "gd".
-    beta_1, beta_2 : float in [0, 1), default 0.9 and 0.999
-        Decay rates of adam's first and second moment estimates.
-    epsilon : float, default 1e-8
-        adam's numerical-stability constant.
+    hidden_layer_sizes : (int,) or int, default (100,)
+        Units of the one hidden layer; more than one layer is a ValueError.
+    activation : {"relu", "tanh", "logistic", "identity", "leaky_relu"}, default "relu"
+        Hidden activation ("sigmoid" is "logistic"); "leaky_relu" has slope
+        0.01 below zero.
+    solver : {"adam", "sgd", "lbfgs", "gd"}, default "adam"
+        "adam" and "sgd" (with `momentum` and `nesterovs_momentum`) take one
+        step per mini-batch; "lbfgs" minimises the full-batch loss with SciPy's
+        L-BFGS-B (`max_iter` iterations, `max_fun` evaluations); "gd" is
+        full-batch gradient descent with momentum, one step per epoch.
     alpha : float, default 1e-4
         L2 penalty: ``alpha / 2 * (|W1|^2 + |W2|^2)`` divided by the batch's
         total sample weight, as in MLPClassifier.
-    tol : float, default 1e-4
-        Tolerance of the stopping rule (see Notes).  ``-inf`` never stops early.
-    n_iter_no_change : int, default 10
-        Patience of the stopping rule (see Notes).
-    early_stopping : bool, default False
-        Set aside `validation_fraction` of the training data (a split
-        stratified by class and seeded by `random_state`), stop on the
-        validation accuracy, and keep the parameters of the best epoch.
-        Not available in partial_fit.
-    validation_fraction : float in (0, 1), default 0.1
+    batch_size : int or "auto", default "auto"
+        Samples per mini-batch; "auto" is ``min(200, n_samples)``.  A batch size
+        larger than the number of samples is clipped to it, silently.
+    learning_rate : {"constant", "invscaling", "adaptive"}, default "constant"
+        sgd's step-size schedule, MLPClassifier's: "invscaling" sets the step to
+        ``learning_rate_init / (t_ + 1) ** power_t`` after each epoch;
+        "adaptive" divides it by 5 where the stopping rule would stop, and
+        stops once it is at most 1e-6.  A number is deprecated (FutureWarning):
+        it is `learning_rate_init`.
+    learning_rate_init : float, default 0.001
+        The (initial) step size.
+    power_t : float, default 0.5
+        invscaling's exponent.
+    max_iter : int, default 200
+        Maximum number of epochs (passes over the data) of one call to fit;
+        lbfgs's iterations.
     shuffle : bool, default True
         Shuffle the samples before each epoch (mini-batch solvers).
     random_state : int, RandomState instance or None, default None
         Seeds the initialisation, the shuffling and the validation split
         (:func:`sklearn.utils.check_random_state`, drawn from in the same order
         as MLPClassifier).
+    tol : float, default 1e-4
+        Tolerance of the stopping rule (see Notes).  ``-inf`` never stops early.
+    verbose : bool or int, default False
+        Print MLPClassifier's lines ("Iteration N, loss = ..." and, with early
+        stopping, "Validation score: ..."); 2 or more shows a progress bar
+        instead (tqdm, when installed).
     warm_start : bool, default False
         fit continues from the previous solution, the optimizer's state
         (adam's moments, the velocities, the step count) included.
+    momentum : float in [0, 1], default 0.9
+        For "sgd" and "gd".
+    nesterovs_momentum : bool, default True
+        Nesterov's momentum, for "sgd" and "gd".
+    early_stopping : bool, default False
+        Set aside `validation_fraction` of the training data (seeded by
+        `random_state`; stratified for two classes only, as MLPClassifier),
+        stop on the validation accuracy, and keep the parameters of the best
+        epoch.  Not available in partial_fit.
+    validation_fraction : float in (0, 1), default 0.1
+    beta_1, beta_2 : float in [0, 1), default 0.9 and 0.999
+        Decay rates of adam's first and second moment estimates.
+    epsilon : float, default 1e-8
+        adam's numerical-stability constant.
+    n_iter_no_change : int, default 10
+        Patience of the stopping rule (see Notes).
+    max_fun : int, default 15000
+        lbfgs's limit on loss evaluations.
+    class_weight : "balanced", dict or None, default None
+        Weights of the classes, multiplied into the sample weights (not for
+        multilabel y): "balanced" is ``n_samples / (n_classes * count)``, a
+        dict maps labels to weights (1 for the labels it leaves out).
     backend : {"fast", "reference"}, default "fast"
         The compiled engine, or the NumPy specification; the two give the same
         parameters to rounding.
@@ -106,33 +119,36 @@ class ShallowNetClassifier(ClassifierMixin, BaseShallowNet):
         Threads BLAS may use (through threadpoolctl) in fit and in the
         predictions.  None: one thread when a batch is too small to gain from
         more (fewer than 2e7 floating-point operations), BLAS's default otherwise.
-    verbose : bool, default False
-        Show a progress bar (tqdm, when installed; a line per epoch otherwise)
-        with the loss and the validation score.
     max_time : float or None, default None
         Stop after the first epoch that ends later than `max_time` seconds
         after fit started.
     callback : callable or None, default None
         ``callback(estimator)`` after each epoch of fit, with the fitted
         attributes up to date; a true return value stops training.
+    hidden_units : int or None, default None
+        Deprecated (FutureWarning at fit): ``hidden_layer_sizes=(hidden_units,)``.
+    nesterov : bool or None, default None
+        Deprecated (FutureWarning at fit): `nesterovs_momentum`.
 
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
-        The class labels, sorted (as :func:`sklearn.utils.multiclass.unique_labels` sorts them).
+        The class labels, sorted (as :func:`sklearn.utils.multiclass.unique_labels` sorts them);
+        ``arange(n_labels)`` for a multilabel indicator matrix y.
     coefs_ : list of two ndarrays
-        ``coefs_[0]`` of shape (n_features, hidden_units) and ``coefs_[1]`` of
-        shape (hidden_units, n_outputs): MLPClassifier's layout (``W1.T``, ``W2.T``).
+        ``coefs_[0]`` of shape (n_features, h) and ``coefs_[1]`` of
+        shape (h, n_outputs): MLPClassifier's layout (``W1.T``, ``W2.T``).
     intercepts_ : list of two ndarrays
-        Of shapes (hidden_units,) and (n_outputs,).
+        Of shapes (h,) and (n_outputs,).
     n_features_in_ : int
     feature_names_in_ : ndarray of str
         Only when X had string column names (a pandas DataFrame).
     n_outputs_ : int
-        1 for two classes, n_classes otherwise.
+        1 for two classes, n_classes otherwise (n_labels for multilabel y).
     n_layers_ : int
         3 (input, hidden, output), as MLPClassifier counts them.
     out_activation_ : {"logistic", "softmax"}
+        "logistic" for two classes and for multilabel y.
     loss_ : float
         The training loss of the last epoch.
     loss_curve_ : list of float
@@ -281,7 +297,9 @@ class ShallowNetClassifier(ClassifierMixin, BaseShallowNet):
 
     def _check_solver(self):
         if self.solver not in ("sgd", "adam", "gd"):
-            raise AttributeError(f"partial_fit is only available for stochastic optimizers. {self.solver} is not stochastic.")
+            raise AttributeError(
+                f"partial_fit is only available for stochastic optimizers. {self.solver} is not stochastic."
+            )
         return True
 
     @available_if(lambda est: est._check_solver())
@@ -401,7 +419,10 @@ class ShallowNetClassifier(ClassifierMixin, BaseShallowNet):
         return "logistic" if len(self.classes_) == 2 or self._multilabel else "softmax"
 
     def _targets(self, y_codes, dtype):
-        """Y of shape (n_outputs, m): the 0/1 row for two classes, one-hot columns otherwise (the indicator's transpose)."""
+        """Y of shape (n_outputs, m): the 0/1 row for two classes, one-hot columns otherwise.
+
+        For multilabel y: the indicator matrix's transpose.
+        """
         if self._multilabel:
             return np.ascontiguousarray(y_codes.T, dtype=dtype)
         return one_hot(y_codes, len(self.classes_), dtype)

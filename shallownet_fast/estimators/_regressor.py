@@ -140,7 +140,9 @@ class ShallowNetRegressor(RegressorMixin, BaseShallowNet):
 
     def _check_solver(self):
         if self.solver not in ("sgd", "adam", "gd"):
-            raise AttributeError(f"partial_fit is only available for stochastic optimizers. {self.solver} is not stochastic.")
+            raise AttributeError(
+                f"partial_fit is only available for stochastic optimizers. {self.solver} is not stochastic."
+            )
         return True
 
     @available_if(lambda est: est._check_solver())
@@ -162,9 +164,7 @@ class ShallowNetRegressor(RegressorMixin, BaseShallowNet):
 
     def _validate_input(self, X, y, *, incremental, first, classes):
         """X as a float array, and y as a float array of shape (n_samples, n_outputs)."""
-        X, y = validate_data(
-            self, X, y, dtype=(np.float64, np.float32), reset=first, multi_output=True, y_numeric=True
-        )
+        X, y = validate_data(self, X, y, dtype=(np.float64, np.float32), reset=first, multi_output=True, y_numeric=True)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         Y = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
