@@ -154,6 +154,14 @@ def test_class_weight_is_sample_weight(backend):
     same_weights(balanced, explicit, rtol=1e-12)
 
 
+def test_multiclass_multioutput_y_is_refused_clearly():
+    X, y = blobs()
+    Y = np.column_stack([y, y % 2])
+    Y[:, 1] += 5  # not 0/1: several multiclass outputs
+    with pytest.raises(ValueError, match="multilabel indicator matrix"):
+        ShallowNetClassifier(max_iter=2).fit(X, Y)
+
+
 @pytest.mark.parametrize(
     "class_weight, match",
     [({7: 1.0}, "not among classes_"), ({0: -1.0}, "non-negative"), ({0: np.nan}, "finite")],

@@ -356,7 +356,7 @@ class BaseShallowNet(BaseEstimator):
         if self.nesterov is not None:
             messages.append(f"nesterov is deprecated and will be removed: use nesterovs_momentum={self.nesterov!r}")
         for message in messages:
-            warnings.warn(f"{type(self).__name__}: {message}", FutureWarning, stacklevel=_WARN_STACKLEVEL - 1)
+            warnings.warn(f"{type(self).__name__}: {message}", FutureWarning, stacklevel=_WARN_STACKLEVEL)
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "coefs_")
@@ -439,6 +439,8 @@ class BaseShallowNet(BaseEstimator):
         self.loss_ = float(loss)
         self.loss_curve_ = list(loss_curve)
         self.best_loss_ = min(self.loss_curve_, default=self.loss_)
+        # lbfgs has no validation split (MLP's lbfgs ignores early_stopping).
+        self.validation_scores_ = self.validation_loss_curve_ = self.best_validation_score_ = None
         self._finish(params, state, "lbfgs")
         return self
 

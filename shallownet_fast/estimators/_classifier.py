@@ -338,6 +338,11 @@ class ShallowNetClassifier(ClassifierMixin, BaseShallowNet):
             y = column_or_1d(y, warn=True)
         check_classification_targets(y)
         multilabel = type_of_target(y) == "multilabel-indicator"
+        if y.ndim == 2 and not multilabel:
+            raise ValueError(
+                f"y of shape {y.shape} must be a multilabel indicator matrix (0/1 or booleans), got targets of type "
+                f"{type_of_target(y)!r}: for several multiclass outputs, fit one classifier per output"
+            )
         if not first and multilabel != getattr(self, "_multilabel", False):
             raise ValueError(
                 f"y is {'a multilabel indicator matrix' if multilabel else 'a vector of labels'} but the network was "
