@@ -119,6 +119,8 @@ def test_partial_fit_takes_mlps_argument_order():
     same_weights(a, b)
     mlp = MLPClassifier(**kw).partial_fit(X, y, w, [0, 1, 2])
     same_weights(a, mlp, rtol=1e-10)
+    with pytest.raises(ValueError, match="classes must be passed.*sample_weight=None, classes=None"):
+        ShallowNetClassifier(**kw).partial_fit(X, y)
 
 
 # ---------------------------------------------------------------- multilabel, class_weight

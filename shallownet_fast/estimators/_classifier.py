@@ -332,7 +332,10 @@ class ShallowNetClassifier(ClassifierMixin, BaseShallowNet):
     def _validate_input(self, X, y, *, incremental, first, classes):
         """X as a float array, and the code of each label in `classes_` (set here on a first fit)."""
         if incremental and first and classes is None:
-            raise ValueError("classes must be passed on the first call to partial_fit")
+            raise ValueError(
+                "classes must be passed on the first call to partial_fit (its arguments are MLPClassifier's: "
+                "partial_fit(X, y, sample_weight=None, classes=None); pass classes=... by name)"
+            )
         X, y = validate_data(self, X, y, dtype=(np.float64, np.float32), reset=first, multi_output=True)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
