@@ -40,10 +40,10 @@ __all__ = ["datasets", "fast", "reference", "kernel_variant", "openmp_enabled", 
 
 
 def __getattr__(name):
-    # ShallowNetClassifier needs scikit-learn (an optional dependency): imported on first use,
+    # The estimators need scikit-learn (an optional dependency): imported on first use,
     # so that `import shallownet_fast` works without it.
-    if name == "ShallowNetClassifier":
-        from .estimators import ShallowNetClassifier
+    if name in ("ShallowNetClassifier", "ShallowNetRegressor"):
+        from . import estimators
 
-        return ShallowNetClassifier
+        return getattr(estimators, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -23,6 +23,7 @@ import numpy as np
 
 SOLVER_CODES: dict[str, int]
 ACTIVATION_CODES: dict[str, int]
+OUTPUT_CODES: dict[str, int]
 BLAS_MIN_K: int
 BLAS_MIN_WORK: int
 
@@ -219,6 +220,7 @@ def train_epoch(
     dW2: np.ndarray,  # floating[:, ::1]  SCRATCH (n_y, n_h)
     db2: np.ndarray,  # floating[::1]  SCRATCH (n_y,)
     signal_every: int = 0,
+    out: int = 0,  # a value of OUTPUT_CODES
 ) -> float:
     """One epoch of mini-batch training, in place; returns sum over batches of loss_b * len(b).
 

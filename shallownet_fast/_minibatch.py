@@ -58,12 +58,15 @@ def run_epoch(
     beta_2,
     epsilon,
     alpha,
+    out=None,
 ):
     """One epoch in place; returns the epoch's loss (sum of loss_b * len(b), over m).
 
     X (n_x, m) and Y (n_y, m) C-contiguous, of the parameters' dtype;
     sample_weight (m,); order an np.intp permutation of range(m) or None;
-    params and state as made by the caller and :func:`make_state`.
+    params and state as made by the caller and :func:`make_state`; `out` the
+    output layer and loss (:func:`shallownet_fast._numerics.output`: None for a
+    sigmoid or softmax by n_y, "logistic" per row, "identity" with the squared error).
     Raises FloatingPointError when the loss or the parameters stop being finite.
     """
     if backend == "fast":
@@ -84,6 +87,7 @@ def run_epoch(
             beta_2,
             epsilon,
             alpha,
+            out,
         )
     elif backend == "reference":
         with np.errstate(over="ignore", invalid="ignore"):
@@ -104,6 +108,7 @@ def run_epoch(
                 beta_2,
                 epsilon,
                 alpha,
+                out,
             )
     else:
         raise ValueError(f"backend must be 'fast' or 'reference', got {backend!r}")
@@ -131,6 +136,7 @@ def _reference_epoch(
     beta_2,
     epsilon,
     alpha,
+    out,
 ):
     dt = X.dtype.type
     m = X.shape[1]
@@ -139,7 +145,7 @@ def _reference_epoch(
     for start in range(0, m, batch_size):
         cols = slice(start, start + batch_size) if order is None else order[start : start + batch_size]
         Xb, Yb, wb = X[:, cols], Y[:, cols], sw[cols]
-        loss, grads = _numerics.batch_loss_and_grads(params, Xb, Yb, wb, activation, alpha)
+        loss, grads = _numerics.batch_loss_and_grads(params, Xb, Yb, wb, activation, alpha, out)
         total += loss * Xb.shape[1]
         state["t"] += 1
         if solver == "adam":
@@ -176,6 +182,7 @@ def _fast_epoch(
     beta_2,
     epsilon,
     alpha,
+    out,
 ):
     X, Y, sw = np.ascontiguousarray(X), np.ascontiguousarray(Y), np.ascontiguousarray(sw)
     _validation.check_kernel_sizes("X", X, "Y", Y, "W1", params["W1"], "W2", params["W2"])
@@ -223,6 +230,7 @@ def _fast_epoch(
             float(alpha),
             *scratch,
             signal_every,
+            _core.OUTPUT_CODES["auto" if out is None else out],
         )
     finally:
         state["t"] = int(t[0])

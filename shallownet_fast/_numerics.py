@@ -45,7 +45,9 @@ def log_softmax(Z):
 
 
 def activate(Z, activation):
-    """g(Z) for the hidden activation g."""
+    """g(Z) for the hidden activation g ("logistic" is "sigmoid")."""
+    if activation == "identity":
+        return Z.copy()
     if activation == "tanh":
         return np.tanh(Z)
     if activation == "relu":
@@ -58,6 +60,8 @@ def activate(Z, activation):
 def activation_derivative(A, activation):
     """g'(Z) written in terms of A = g(Z), in A's dtype."""
     one = A.dtype.type(1)
+    if activation == "identity":
+        return np.ones_like(A)
     if activation == "tanh":
         return one - A * A
     if activation == "relu":
@@ -76,13 +80,19 @@ def clip_probabilities(A):
     return np.clip(A, eps, 1 - eps)
 
 
-def log_likelihood(A2, Y):
-    """Per-entry log-likelihood of the labels Y under the probabilities A2 (clipped), shape of A2.
+def log_likelihood(A2, Y, out=None):
+    """Per-entry log-likelihood of the targets Y under the outputs A2, shape of A2.
 
-    ``Y log A2 + (1 - Y) log(1 - A2)`` for one output row, ``Y log A2`` for a softmax.
+    ``Y log A2 + (1 - Y) log(1 - A2)`` (A2 clipped) for one output row or `out`
+    "logistic" (one sigmoid per row, multilabel), ``Y log A2`` for a softmax, and
+    ``-(Y - A2)^2 / (2 n_y)`` for `out` "identity": minus scikit-learn's halved squared
+    error averaged over the outputs.
     """
+    if out == "identity":
+        D = Y - A2
+        return -(D * D) / A2.dtype.type(2 * Y.shape[0])
     P = clip_probabilities(A2)
-    if Y.shape[0] == 1:
+    if Y.shape[0] == 1 or out == "logistic":
         return Y * np.log(P) + (1 - Y) * np.log1p(-P)
     return Y * np.log(P)
 
@@ -101,9 +111,17 @@ def _layers(X, W1, b1, W2, b2, activation):
     return Z1, A1, W2 @ A1 + b2
 
 
-def output(Z2):
-    """Output probabilities from the logits: sigmoid for one row, column softmax otherwise."""
-    return sigmoid(Z2) if Z2.shape[0] == 1 else softmax(Z2)
+def output(Z2, out=None):
+    """The output layer on the logits Z2.
+
+    `out` None: sigmoid for one row, column softmax otherwise; "logistic": a sigmoid
+    per entry; "softmax": the column softmax; "identity": Z2 itself.
+    """
+    if out == "identity":
+        return Z2
+    if out == "logistic" or (out is None and Z2.shape[0] == 1):
+        return sigmoid(Z2)
+    return softmax(Z2)
 
 
 def logits(X, W1, b1, W2, b2, activation):
@@ -111,10 +129,10 @@ def logits(X, W1, b1, W2, b2, activation):
     return _layers(X, W1, b1, W2, b2, activation)[2]
 
 
-def forward(X, W1, b1, W2, b2, activation):
-    """(A2, cache) with cache holding Z1, A1 (n_h, m) and Z2, A2 (n_y, m)."""
+def forward(X, W1, b1, W2, b2, activation, out=None):
+    """(A2, cache) with cache holding Z1, A1 (n_h, m) and Z2, A2 (n_y, m); `out` as in :func:`output`."""
     Z1, A1, Z2 = _layers(X, W1, b1, W2, b2, activation)
-    A2 = output(Z2)
+    A2 = output(Z2, out)
     return A2, {"Z1": Z1, "A1": A1, "Z2": Z2, "A2": A2}
 
 
@@ -143,7 +161,7 @@ def update(params, grads, learning_rate):
 # ---------------------------------------------------------------- a weighted batch (MLP's convention)
 
 
-def batch_loss_and_grads(params, X, Y, sample_weight, activation, alpha):
+def batch_loss_and_grads(params, X, Y, sample_weight, activation, alpha, out=None):
     """Loss and gradients of one batch with sample weights and an L2 penalty, as scikit-learn's MLP defines them.
 
     Parameters
@@ -155,6 +173,9 @@ def batch_loss_and_grads(params, X, Y, sample_weight, activation, alpha):
     activation : str
     alpha : float
         L2 penalty.
+    out : None, "softmax", "logistic" or "identity"
+        The output layer (see :func:`output`) and with it the loss (see
+        :func:`log_likelihood`); the output delta is ``A2 - Y`` for each.
 
     Returns
     -------
@@ -168,8 +189,8 @@ def batch_loss_and_grads(params, X, Y, sample_weight, activation, alpha):
     W1, b1, W2, b2 = (params[k] for k in PARAM_KEYS)
     dt = X.dtype.type
     sw_sum = float(sample_weight.sum(dtype=np.float64))
-    A2, cache = forward(X, W1, b1, W2, b2, activation)
-    data = -float(np.dot(log_likelihood(A2, Y).sum(axis=0, dtype=np.float64), sample_weight)) / sw_sum
+    A2, cache = forward(X, W1, b1, W2, b2, activation, out)
+    data = -float(np.dot(log_likelihood(A2, Y, out).sum(axis=0, dtype=np.float64), sample_weight)) / sw_sum
     squares = float(np.sum(W1 * W1, dtype=np.float64) + np.sum(W2 * W2, dtype=np.float64))
     loss = data + 0.5 * float(alpha) * squares / sw_sum
     A1 = cache["A1"]

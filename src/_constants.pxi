@@ -23,15 +23,30 @@ cdef enum:
 
 SOLVER_CODES = {"gd": SGD, "sgd": SGD, "adam": ADAM}
 
-# Hidden activations, numbered in the order of shallownet_fast._validation.ACTIVATIONS.
+# Hidden activations, numbered in the order of shallownet_fast._validation.ACTIVATIONS
+# ("logistic" is scikit-learn's name of "sigmoid": the same code).
 cdef enum:
     TANH = 0
     RELU = 1
     LEAKY_RELU = 2
     SIGMOID = 3
-    N_ACTIVATIONS = 4
+    IDENTITY = 4
+    N_ACTIVATIONS = 5
 
-ACTIVATION_CODES = {"tanh": TANH, "relu": RELU, "leaky_relu": LEAKY_RELU, "sigmoid": SIGMOID}
+ACTIVATION_CODES = {"tanh": TANH, "relu": RELU, "leaky_relu": LEAKY_RELU, "sigmoid": SIGMOID,
+                    "identity": IDENTITY, "logistic": SIGMOID}
+
+# Output layers of train_epoch: OUT_AUTO is a sigmoid for one output row and a
+# softmax otherwise (the classifier's single-label outputs); OUT_LOGISTIC a
+# sigmoid per row (multilabel); OUT_IDENTITY the identity with the halved squared
+# error (the regressor).
+cdef enum:
+    OUT_AUTO = 0
+    OUT_LOGISTIC = 1
+    OUT_IDENTITY = 2
+    N_OUTPUTS = 3
+
+OUTPUT_CODES = {"auto": OUT_AUTO, "softmax": OUT_AUTO, "logistic": OUT_LOGISTIC, "identity": OUT_IDENTITY}
 
 # When a product W @ X (W of rows x K) runs in BLAS rather than in the loop
 # nests here.  Measured with benches/crossover.py on the 2-core machine (AVX-512

@@ -95,6 +95,8 @@ cdef inline floating _g(floating z, int act) noexcept nogil:
         return z if z > 0 else 0
     if act == LEAKY_RELU:
         return z if z > 0 else z * <floating> 0.01
+    if act == IDENTITY:
+        return z
     return _sigmoid(z)
 
 
@@ -106,4 +108,6 @@ cdef inline floating _dg(floating a, int act) noexcept nogil:
         return 1 if a > 0 else 0
     if act == LEAKY_RELU:
         return 1 if a > 0 else <floating> 0.01
+    if act == IDENTITY:
+        return 1
     return a * (1 - a)
