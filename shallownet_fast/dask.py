@@ -31,6 +31,7 @@ the partitions of a dask DataFrame, on the workers.
 
 import time
 import warnings
+from typing import NamedTuple
 
 import numpy as np
 
@@ -61,7 +62,7 @@ from ._labels import one_hot
 from ._validation import PARAM_KEYS
 from .estimators._base import _STOP_MESSAGES
 
-__all__ = ["fit", "predict", "predict_proba", "decision_function"]
+__all__ = ["fit", "predict", "predict_proba", "decision_function", "distribute", "loss_and_gradient"]
 
 DISTRIBUTED_SOLVERS = ("gd",)
 
@@ -298,25 +299,12 @@ def _fit(est, X, y, sample_weight, classes, client):
         )
     dtype = _dtype(X) if first else est.coefs_[0].dtype
 
-    # The data, checked and laid out where it is, once; kept as futures (recomputable).
-    parts = client.compute(
-        [
-            dask.delayed(_prepare_partition)(i, xb, yb, wb, n_features, dtype, all_classes)
-            for i, (xb, yb, wb) in enumerate(zip(xs, ys, ws))
-        ]
-    )
-    summaries = client.gather(client.map(_summary, parts))
-    m = sum(s[0] for s in summaries)
-    total_weight = float(sum(s[1] for s in summaries))
-    if m == 0 or not total_weight > 0:
-        raise ValueError("sample_weight must contain at least one positive weight: all the weights are zero")
-    seen = np.unique(np.concatenate([s[2] for s in summaries]))
-    if len(seen) < 2:
+    data = distribute(X, y, sample_weight, classes=all_classes, dtype=dtype, client=client)
+    if len(data.seen) < 2:
         raise ValueError(
             f"{type(est).__name__} needs samples of at least 2 classes with a positive sample weight, "
-            f"but only one class remains: {all_classes[seen[0]]!r}"
+            f"but only one class remains: {all_classes[data.seen[0]]!r}"
         )
-    live = [p for p, s in zip(parts, summaries) if s[0] > 0]
 
     # The estimator's own initialisation (same random draws as fit) or warm start.
     if first:
@@ -333,8 +321,44 @@ def _fit(est, X, y, sample_weight, classes, client):
         params, state = est._resume()
     est._no_improvement_count = 0
     est._publish(params, state)
-    _run(est, client, live, params, state, m, total_weight)
+    _run(est, client, data, params, state)
     return est
+
+
+class DistributedData(NamedTuple):
+    """Training data checked and laid out on the workers (see :func:`distribute`)."""
+
+    parts: list  # futures of the non-empty partitions, in order
+    m: int  # samples of positive weight
+    total_weight: float
+    seen: np.ndarray  # codes of the classes that have samples of positive weight
+
+
+def distribute(X, y, sample_weight=None, *, classes, dtype, client=None):
+    """Check each partition of (X, y, sample_weight) and lay it out on its worker, once.
+
+    The partitions become futures of (XT, Y, sw, codes) for the positively
+    weighted rows, with their lineage (a lost worker's partitions are
+    recomputed).  `classes` are all the labels (sorted); `dtype` the network's.
+    Raises ValueError naming a bad partition, or when every weight is zero.
+    """
+    client = default_client() if client is None else client
+    xs, ys, ws, n_features = _partitions(X, y, sample_weight)
+    classes = np.asarray(classes)
+    parts = client.compute(
+        [
+            dask.delayed(_prepare_partition)(i, xb, yb, wb, n_features, np.dtype(dtype), classes)
+            for i, (xb, yb, wb) in enumerate(zip(xs, ys, ws))
+        ]
+    )
+    summaries = client.gather(client.map(_summary, parts))
+    m = sum(s[0] for s in summaries)
+    total_weight = float(sum(s[1] for s in summaries))
+    if m == 0 or not total_weight > 0:
+        raise ValueError("sample_weight must contain at least one positive weight: all the weights are zero")
+    seen = np.unique(np.concatenate([s[2] for s in summaries]))
+    live = [p for p, s in zip(parts, summaries) if s[0] > 0]
+    return DistributedData(live, m, total_weight, seen)
 
 
 def _step_sums(client, parts, params, activation, alpha_share):
@@ -354,21 +378,27 @@ def _step_sums(client, parts, params, activation, alpha_share):
     return level[0]
 
 
-def loss_and_gradient(client, parts, params, activation, alpha, total_weight):
-    """The loss and the gradients (W1, b1, W2, b2) of the whole data set for `params`, summed on the cluster."""
-    sums = client.gather(_step_sums(client, parts, params, activation, float(alpha) / total_weight))
+def loss_and_gradient(data, params, activation, alpha, client=None):
+    """The loss and the gradients (W1, b1, W2, b2) of all of `data` for `params`, summed on the cluster.
+
+    The single-machine ``_numerics.batch_loss_and_grads`` of the concatenated
+    data, to rounding: what a full-batch solver (gd's step, or the function
+    L-BFGS-B minimises) needs at each iteration.
+    """
+    client = default_client() if client is None else client
+    sums = client.gather(_step_sums(client, data.parts, params, activation, float(alpha) / data.total_weight))
     dt = params["W1"].dtype.type
-    return sums["loss"] / total_weight, {k: sums[k] / dt(total_weight) for k in PARAM_KEYS}
+    return sums["loss"] / data.total_weight, {k: sums[k] / dt(data.total_weight) for k in PARAM_KEYS}
 
 
-def _run(est, client, parts, params, state, m, total_weight):
+def _run(est, client, data, params, state):
     """The epoch loop of fit for gd (one step per epoch), with the estimator's stopping rule."""
     est.n_iter_ = 0
     start = time.perf_counter()
     stop_reason = "max_iter"
     lr = float(est.learning_rate)
     for _ in range(est.max_iter):
-        loss, grads = loss_and_gradient(client, parts, params, est.activation, est.alpha, total_weight)
+        loss, grads = loss_and_gradient(data, params, est.activation, est.alpha, client)
         _minibatch.apply_step(
             params, state, grads, est.solver, lr, est.momentum, est.nesterov, est.beta_1, est.beta_2, est.epsilon
         )
@@ -379,7 +409,7 @@ def _run(est, client, parts, params, state, m, total_weight):
                 "smaller learning_rate, or standardise X). The estimator is left as it was before this call."
             )
         est.n_iter_ += 1
-        est.t_ += m
+        est.t_ += data.m
         est.loss_ = loss
         est.loss_curve_.append(loss)
         est._update_no_improvement_count(loss, None, params)

@@ -228,3 +228,49 @@ def test_predicting_before_fit_is_not_fitted_error():
     for name in ["predict", "predict_proba", "decision_function"]:
         with pytest.raises(NotFittedError):
             getattr(sdask, name)(ShallowNetClassifier(), dX)
+
+
+def test_distributed_loss_and_gradient_drive_lbfgs_as_the_local_function(client):
+    """L-BFGS-B on the cluster's loss and gradient takes the steps it takes on the concatenated data."""
+    from scipy.optimize import minimize
+
+    from shallownet_fast import _numerics
+    from shallownet_fast._labels import one_hot
+
+    X, codes = blobs(n=sum(UNEVEN), n_x=4)
+    w = np.random.default_rng(7).uniform(0.5, 2.0, len(codes))
+    classes = np.array([0, 1, 2])
+    data = sdask.distribute(
+        da.from_array(X, chunks=(UNEVEN, 4)),
+        da.from_array(codes, chunks=UNEVEN),
+        da.from_array(w, chunks=UNEVEN),
+        classes=classes,
+        dtype=np.float64,
+    )
+    assert data.m == len(codes) and np.isclose(data.total_weight, w.sum())
+    shapes = {"W1": (6, 4), "b1": (6, 1), "W2": (3, 6), "b2": (3, 1)}
+    sizes = [int(np.prod(s)) for s in shapes.values()]
+
+    def unflatten(theta):
+        parts = np.split(theta, np.cumsum(sizes)[:-1])
+        return {k: p.reshape(s).copy() for (k, s), p in zip(shapes.items(), parts)}
+
+    def local(theta):
+        loss, g = _numerics.batch_loss_and_grads(unflatten(theta), X.T.copy(), one_hot(codes, 3, np.float64), w,
+                                                 "tanh", 0.01)  # fmt: skip
+        return loss, np.concatenate([g[k].ravel() for k in shapes])
+
+    def distributed(theta):
+        loss, g = sdask.loss_and_gradient(data, unflatten(theta), "tanh", 0.01)
+        return loss, np.concatenate([g[k].ravel() for k in shapes])
+
+    theta0 = np.random.default_rng(8).uniform(-0.5, 0.5, sum(sizes))
+    l_loc, g_loc = local(theta0)
+    l_dist, g_dist = distributed(theta0)
+    assert_close(np.array([l_dist]), np.array([l_loc]), np.float64)
+    assert_close(g_dist, g_loc, np.float64)
+    options = {"maxiter": 15}
+    res_loc = minimize(local, theta0, jac=True, method="L-BFGS-B", options=options)
+    res_dist = minimize(distributed, theta0, jac=True, method="L-BFGS-B", options=options)
+    assert res_dist.nit == res_loc.nit and res_dist.nfev == res_loc.nfev
+    assert_close(res_dist.x, res_loc.x, np.float64)
