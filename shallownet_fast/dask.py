@@ -21,8 +21,11 @@ model).  The result equals ``estimator.fit`` on the concatenated data to
 rounding, for any partitioning: empty partitions, partitions of one class and
 uneven partitions included.
 
-The mini-batch solvers ("sgd", "adam") and early stopping are not distributed
-(a ValueError says so); docs/dask.md defines the synchronous scheme for them.
+The mini-batch solvers ("sgd", "adam") take one such step per batch: the
+client draws the epoch's permutation as the estimator does and sends each
+partition its rows of the batch (indices only), so that the steps are the
+single-machine run's with the same batches.  Early stopping is not
+distributed (a ValueError says so).
 
 Prediction (:func:`predict`, :func:`predict_proba`, :func:`decision_function`)
 maps the fitted estimator's own method over the row blocks of a dask Array or
@@ -64,13 +67,13 @@ from .estimators._base import _STOP_MESSAGES
 
 __all__ = ["fit", "predict", "predict_proba", "decision_function", "distribute", "loss_and_gradient"]
 
-DISTRIBUTED_SOLVERS = ("gd",)
+DISTRIBUTED_SOLVERS = ("gd", "sgd", "adam")
 
 
 # ---------------------------------------------------------------- what runs on the workers
 
 
-def _partition_sums(part, params, activation, alpha_share):
+def _partition_sums(part, params, activation, alpha_share, rows=None):
     """Loss and gradient sums of one partition's rows for `params` (runs on a worker).
 
     THE one place that computes a partition's contribution: switch it to a
@@ -83,7 +86,9 @@ def _partition_sums(part, params, activation, alpha_share):
     partition's share of the L2 penalty, ``s`` the total weight of the data)
     and multiplied by ``s_p``, it gives ``sums_p + alpha W s_p / s``, whose sum
     over the partitions, divided by ``s``, is the loss and the gradient of the
-    whole data set: the single-machine formula, term for term.
+    whole data set: the single-machine formula, term for term.  With `rows`
+    (a mini-batch's rows of this partition) the same for that batch, ``s``
+    being the batch's total weight.
 
     Returns
     -------
@@ -91,6 +96,8 @@ def _partition_sums(part, params, activation, alpha_share):
     (its terms of ``s * gradient``), or None for a partition without rows.
     """
     XT, Y, sw, _ = part
+    if rows is not None:  # a mini-batch's rows of this partition
+        XT, Y, sw = XT[:, rows], Y[:, rows], sw[rows]
     if XT.shape[1] == 0:
         return None
     s_p = float(sw.sum(dtype=np.float64))
@@ -173,6 +180,11 @@ def _prepare_partition(i, xb, yb, wb, n_features, dtype, classes):
     return XT, one_hot(codes.astype(np.intp), len(classes), dtype), np.ascontiguousarray(sw), codes
 
 
+def _weights(part):
+    """The sample weights of a prepared partition (for the mini-batch solvers' batch weights)."""
+    return part[2]
+
+
 def _summary(part):
     """(rows, total weight, distinct codes) of a prepared partition: what the client needs to know of it."""
     XT, _, sw, codes = part
@@ -238,7 +250,7 @@ def fit(estimator, X, y, sample_weight=None, *, classes=None, client=None):
     Parameters
     ----------
     estimator : ShallowNetClassifier
-        With ``solver="gd"`` and ``early_stopping=False``.  ``warm_start=True``
+        Any solver ("gd", "sgd", "adam"), ``early_stopping=False``.  ``warm_start=True``
         continues from the fitted parameters and optimizer state.
     X : dask Array of shape (n_samples, n_features) or dask DataFrame
         Chunked by rows only (column chunks are merged).
@@ -307,6 +319,7 @@ def _fit(est, X, y, sample_weight, classes, client):
         )
 
     # The estimator's own initialisation (same random draws as fit) or warm start.
+    rng = check_random_state(est.random_state)
     if first:
         est.classes_ = all_classes
         est.n_features_in_ = n_features
@@ -315,13 +328,12 @@ def _fit(est, X, y, sample_weight, classes, client):
             est.feature_names_in_ = names
         elif hasattr(est, "feature_names_in_"):
             del est.feature_names_in_
-        rng = check_random_state(est.random_state)
         params, state = est._initialize(n_features, dtype, rng)
     else:
         params, state = est._resume()
     est._no_improvement_count = 0
     est._publish(params, state)
-    _run(est, client, data, params, state)
+    _run(est, client, data, params, state, rng)
     return est
 
 
@@ -332,6 +344,7 @@ class DistributedData(NamedTuple):
     m: int  # samples of positive weight
     total_weight: float
     seen: np.ndarray  # codes of the classes that have samples of positive weight
+    sizes: list  # rows of each of `parts`
 
 
 def distribute(X, y, sample_weight=None, *, classes, dtype, client=None):
@@ -358,10 +371,10 @@ def distribute(X, y, sample_weight=None, *, classes, dtype, client=None):
         raise ValueError("sample_weight must contain at least one positive weight: all the weights are zero")
     seen = np.unique(np.concatenate([s[2] for s in summaries]))
     live = [p for p, s in zip(parts, summaries) if s[0] > 0]
-    return DistributedData(live, m, total_weight, seen)
+    return DistributedData(live, m, total_weight, seen, [s[0] for s in summaries if s[0] > 0])
 
 
-def _step_sums(client, parts, params, activation, alpha_share):
+def _step_sums(client, parts, params, activation, alpha_share, rows=None):
     """Send `params`, sum the partitions' contributions in a fixed binary tree; the root as a future.
 
     The parameters go out as a task that returns them (not scattered data):
@@ -369,7 +382,14 @@ def _step_sums(client, parts, params, activation, alpha_share):
     if that worker dies the scheduler runs the task again elsewhere.
     """
     pf = client.submit(_identity, params, pure=False)
-    level = [client.submit(_partition_sums, p, pf, activation, alpha_share, pure=False) for p in parts]
+    if rows is None:
+        level = [client.submit(_partition_sums, p, pf, activation, alpha_share, pure=False) for p in parts]
+    else:  # only the partitions with rows in this batch
+        level = [
+            client.submit(_partition_sums, p, pf, activation, alpha_share, r, pure=False)
+            for p, r in zip(parts, rows)
+            if r is not None and len(r)
+        ]
     while len(level) > 1:
         nxt = [client.submit(_add, level[k], level[k + 1], pure=False) for k in range(0, len(level) - 1, 2)]
         if len(level) % 2:
@@ -391,17 +411,61 @@ def loss_and_gradient(data, params, activation, alpha, client=None):
     return sums["loss"] / data.total_weight, {k: sums[k] / dt(data.total_weight) for k in PARAM_KEYS}
 
 
-def _run(est, client, data, params, state):
-    """The epoch loop of fit for gd (one step per epoch), with the estimator's stopping rule."""
+def _batches(est, data, rng):
+    """The epochs' batches as the single-machine engine draws them: a generator of lists of index arrays.
+
+    gd: one batch of all the rows (None).  sgd, adam: the rows of the
+    concatenated partitions (positively weighted rows, partition order)
+    permuted per epoch from `rng` as the estimator permutes them (with
+    `shuffle`), cut into batches of `batch_size`.
+    """
+    m = data.m
+    if est.solver == "gd":
+        while True:
+            yield [None]
+    batch_size = min(200, m) if est.batch_size == "auto" else min(int(est.batch_size), m)
+    sample_idx = np.arange(m, dtype=np.intp)
+    while True:
+        if est.shuffle:
+            perm = np.arange(m, dtype=np.intp)
+            rng.shuffle(perm)  # as the estimator draws it
+            sample_idx = sample_idx[perm]
+        yield [sample_idx[s : s + batch_size] for s in range(0, m, batch_size)]
+
+
+def _batch_loss_and_gradient(client, data, params, est, idx, weights):
+    """Loss and gradients of one batch (global row indices `idx`; None: all the rows), summed on the cluster."""
+    if idx is None:
+        return loss_and_gradient(data, params, est.activation, est.alpha, client)
+    starts = np.concatenate([[0], np.cumsum(data.sizes)[:-1]])
+    owner = np.searchsorted(starts, idx, side="right") - 1
+    rows = [idx[owner == p] - starts[p] for p in range(len(data.parts))]
+    s_b = float(weights[idx].sum(dtype=np.float64))
+    sums = client.gather(_step_sums(client, data.parts, params, est.activation, float(est.alpha) / s_b, rows))
+    dt = params["W1"].dtype.type
+    return sums["loss"] / s_b, {k: sums[k] / dt(s_b) for k in PARAM_KEYS}
+
+
+def _run(est, client, data, params, state, rng):
+    """The epoch loop of fit: for gd one step per epoch; for sgd and adam one per batch, the batches
+    drawn as the single-machine engine draws them.  The estimator's stopping rule, callback, max_time."""
     est.n_iter_ = 0
     start = time.perf_counter()
     stop_reason = "max_iter"
     lr = float(est.learning_rate)
+    weights = None
+    if est.solver != "gd":  # the batches' total weights need the weights (one float a sample)
+        weights = np.concatenate(client.gather(client.map(_weights, data.parts))).astype(np.float64)
+    epochs = _batches(est, data, rng)
     for _ in range(est.max_iter):
-        loss, grads = loss_and_gradient(data, params, est.activation, est.alpha, client)
-        _minibatch.apply_step(
-            params, state, grads, est.solver, lr, est.momentum, est.nesterov, est.beta_1, est.beta_2, est.epsilon
-        )
+        total = 0.0
+        for idx in next(epochs):
+            loss_b, grads = _batch_loss_and_gradient(client, data, params, est, idx, weights)
+            total += loss_b * (data.m if idx is None else len(idx))
+            _minibatch.apply_step(
+                params, state, grads, est.solver, lr, est.momentum, est.nesterov, est.beta_1, est.beta_2, est.epsilon
+            )
+        loss = total / data.m
         if not np.isfinite(loss) or not all(np.isfinite(params[k]).all() for k in PARAM_KEYS):
             raise FloatingPointError(
                 f"{type(est).__name__} diverged in epoch {est.n_iter_ + 1}: the loss or the parameters are no "
