@@ -147,22 +147,29 @@ def _reference_epoch(
         Xb, Yb, wb = X[:, cols], Y[:, cols], sw[cols]
         loss, grads = _numerics.batch_loss_and_grads(params, Xb, Yb, wb, activation, alpha, out)
         total += loss * Xb.shape[1]
-        state["t"] += 1
-        if solver == "adam":
-            t = state["t"]
-            lr_t = dt(float(lr) * np.sqrt(1 - float(beta_2) ** t) / (1 - float(beta_1) ** t))
-        for key in PARAM_KEYS:
-            p, m1, m2 = params[key], state["m" + key], state["v" + key]
-            g = grads[key]
-            if solver == "adam":
-                m1[...] = beta_1 * m1 + (1 - beta_1) * g
-                m2[...] = beta_2 * m2 + (1 - beta_2) * (g * g)
-                p += -(lr_t * m1) / (np.sqrt(m2) + epsilon)
-            else:
-                vel = momentum * m1 - lr * g
-                m1[...] = vel
-                p += (momentum * vel - lr * g) if nesterov else vel
+        apply_step(params, state, grads, solver, lr, momentum, nesterov, beta_1, beta_2, epsilon)
     return total
+
+
+def apply_step(params, state, grads, solver, lr, momentum, nesterov, beta_1, beta_2, epsilon):
+    """One solver step in place from a batch's gradients `grads` (W1, b1, W2, b2): sgd/gd or adam; t += 1."""
+    dt = params["W1"].dtype.type
+    lr, momentum, beta_1, beta_2, epsilon = map(dt, (lr, momentum, beta_1, beta_2, epsilon))
+    state["t"] += 1
+    if solver == "adam":
+        t = state["t"]
+        lr_t = dt(float(lr) * np.sqrt(1 - float(beta_2) ** t) / (1 - float(beta_1) ** t))
+    for key in PARAM_KEYS:
+        p, m1, m2 = params[key], state["m" + key], state["v" + key]
+        g = grads[key]
+        if solver == "adam":
+            m1[...] = beta_1 * m1 + (1 - beta_1) * g
+            m2[...] = beta_2 * m2 + (1 - beta_2) * (g * g)
+            p += -(lr_t * m1) / (np.sqrt(m2) + epsilon)
+        else:
+            vel = momentum * m1 - lr * g
+            m1[...] = vel
+            p += (momentum * vel - lr * g) if nesterov else vel
 
 
 def _fast_epoch(
