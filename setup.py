@@ -8,7 +8,8 @@ Everything that shapes the compiled code is set here, once:
   fused multiply-adds, so every operation rounds as NumPy's does);
 - glibc's vector math library (libmvec), used when a test program that
   needs it compiles, links and runs;
-- OpenMP, likewise detected by a test program; without it the build is serial;
+- POSIX threads (the training kernel's own team, src/_team.h), likewise
+  detected by a test program; without them the build is serial;
 - the instruction sets: on x86-64 the kernels are compiled three times, for
   any x86-64 (shallownet_fast._core), for AVX2+FMA (_core_avx2) and for
   AVX-512 (_core_avx512); shallownet_fast/_dispatch.py imports the best one
@@ -67,16 +68,17 @@ LIBMVEC_TEST = textwrap.dedent(
     """
 )
 
-OPENMP_TEST = textwrap.dedent(
+PTHREADS_TEST = textwrap.dedent(
     """
-    #include <omp.h>
+    #include <pthread.h>
     #include <stdio.h>
+    static void *work(void *arg) { *(int *)arg = 1; return NULL; }
     int main(void) {
+        pthread_t t;
         int n = 0;
-        #pragma omp parallel reduction(+:n)
-        n += 1;
+        if (pthread_create(&t, NULL, work, &n) != 0 || pthread_join(t, NULL) != 0) return 1;
         printf("%d", n);
-        return n > 0 ? 0 : 1;
+        return n == 1 ? 0 : 1;
     }
     """
 )
@@ -111,11 +113,12 @@ def _configure():
         libraries += ["mvec", "m"]
     else:
         print("shallownet_fast: glibc's libmvec is not usable here; the kernels call scalar libm", file=sys.stderr)
-    if _try_program(OPENMP_TEST, ["-fopenmp"], ["-fopenmp"]):
-        compile_args.append("-fopenmp")
-        link_args.append("-fopenmp")
+    if _try_program(PTHREADS_TEST, ["-pthread"], ["-pthread"]):
+        compile_args.append("-pthread")
+        link_args.append("-pthread")
+        macros.append(("SNF_PTHREADS", "1"))
     else:
-        print("shallownet_fast: OpenMP is not available; building the serial kernels", file=sys.stderr)
+        print("shallownet_fast: POSIX threads are not available; building the serial kernels", file=sys.stderr)
     return compile_args, link_args, macros, libraries
 
 

@@ -3,9 +3,32 @@
 # array here is row-major (C).  A row-major C = op(A) @ op(B) is the
 # column-major C.T = op(B).T @ op(A).T, so the wrapper swaps the operands
 # and the sizes, as scikit-learn's `_gemm` does for `RowMajor`.
+#
+# The calling thread's snf_gemm_limit (src/_team.h), when not 0, bounds
+# M * N * K of each call into BLAS: a larger product is computed in pieces of
+# rows and columns of C (each element's sum over K is whole in one piece), so
+# that a BLAS running small products on the calling thread alone never wakes
+# its own threads for this thread's products.
 
 from cython cimport floating
 from scipy.linalg.cython_blas cimport sgemm, dgemm
+
+cdef extern from "_team.h":
+    double snf_gemm_limit
+
+
+cdef inline void _gemm1(bint trans_a, bint trans_b, int M, int N, int K,
+                        floating alpha, const floating* A, int lda,
+                        const floating* B, int ldb,
+                        floating beta, floating* C, int ldc) noexcept nogil:
+    cdef char ta = b'T' if trans_a else b'N'
+    cdef char tb = b'T' if trans_b else b'N'
+    if floating is float:
+        sgemm(&tb, &ta, &N, &M, &K, &alpha, <float*> B, &ldb, <float*> A, &lda,
+              &beta, C, &ldc)
+    else:
+        dgemm(&tb, &ta, &N, &M, &K, &alpha, <double*> B, &ldb, <double*> A, &lda,
+              &beta, C, &ldc)
 
 
 cdef inline void gemm(bint trans_a, bint trans_b, int M, int N, int K,
@@ -13,13 +36,23 @@ cdef inline void gemm(bint trans_a, bint trans_b, int M, int N, int K,
                       const floating* B, int ldb,
                       floating beta, floating* C, int ldc) noexcept nogil:
     """C := alpha * op(A) @ op(B) + beta * C, row-major; C is M x N, K >= 1."""
-    cdef char ta = b'T' if trans_a else b'N'
-    cdef char tb = b'T' if trans_b else b'N'
+    cdef double limit = snf_gemm_limit
+    cdef int mc, nc, i, j
     if M <= 0 or N <= 0:
         return
-    if floating is float:
-        sgemm(&tb, &ta, &N, &M, &K, &alpha, <float*> B, &ldb, <float*> A, &lda,
-              &beta, C, &ldc)
-    else:
-        dgemm(&tb, &ta, &N, &M, &K, &alpha, <double*> B, &ldb, <double*> A, &lda,
-              &beta, C, &ldc)
+    if limit <= 0 or <double> M * N * K <= limit:
+        _gemm1(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)
+        return
+    # rows of C per piece, then columns: each piece's M * N * K within the limit
+    mc = M if <double> M * K <= limit else <int> max(1.0, (limit // K))
+    nc = <int> max(1.0, limit // (<double> mc * K))
+    i = 0
+    while i < M:
+        j = 0
+        while j < N:
+            _gemm1(trans_a, trans_b, min(mc, M - i), min(nc, N - j), K, alpha,
+                   A + (i if trans_a else <Py_ssize_t> i * lda), lda,
+                   B + (<Py_ssize_t> j * ldb if trans_b else j), ldb,
+                   beta, C + <Py_ssize_t> i * ldc + j, ldc)
+            j += nc
+        i += mc

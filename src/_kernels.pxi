@@ -16,6 +16,7 @@
 #                    over a block of columns
 #   _entries.pxi     forward, cost, backward, predict_proba
 #   _train.pxi       full-batch gradient descent (train), serial or a team
+#                    of threads of its own (_team.h)
 #   _epoch.pxi       one epoch of mini-batch sgd / adam (train_epoch)
 #
 # Conventions:
@@ -38,7 +39,16 @@ from cython cimport floating
 from libc.float cimport FLT_EPSILON, DBL_EPSILON
 from libc.math cimport copysign, copysignf, fabs, fabsf, sqrt, sqrtf
 from cpython.exc cimport PyErr_CheckSignals
-from cython.parallel cimport parallel, prange, threadid
+
+cdef extern from "_team.h" nogil:
+    ctypedef struct snf_team:
+        pass
+    ctypedef void (*snf_member_fn)(void* ctx, snf_team* team, Py_ssize_t t) noexcept nogil
+    Py_ssize_t snf_team_run(snf_member_fn fn, void* ctx, Py_ssize_t n)
+    Py_ssize_t snf_team_size(snf_team* team)
+    void snf_team_barrier(snf_team* team)
+    int SNF_PTHREADS
+    double snf_gemm_limit
 
 from _blas cimport gemm
 
