@@ -28,10 +28,10 @@ _THREADS_PER_CPU = 4
 _MIN_THREAD_LIMIT = 8
 
 
-def _cgroup_cpus():
+def _cgroup_cpus(root="/sys/fs/cgroup"):
     """The CPUs a cgroup quota grants (cgroup v2 cpu.max, or v1 cfs_quota/period), rounded up; None: no quota."""
     try:
-        with open("/sys/fs/cgroup/cpu.max") as f:
+        with open(os.path.join(root, "cpu.max")) as f:
             quota, period = f.read().split()[:2]
         if quota != "max":
             return max(1, -(-int(quota) // int(period)))
@@ -39,9 +39,9 @@ def _cgroup_cpus():
     except (OSError, ValueError, IndexError):
         pass
     try:
-        with open("/sys/fs/cgroup/cpu/cpu.cfs_quota_us") as f:
+        with open(os.path.join(root, "cpu", "cpu.cfs_quota_us")) as f:
             quota = int(f.read())
-        with open("/sys/fs/cgroup/cpu/cpu.cfs_period_us") as f:
+        with open(os.path.join(root, "cpu", "cpu.cfs_period_us")) as f:
             period = int(f.read())
         if quota > 0 and period > 0:
             return max(1, -(-quota // period))
