@@ -262,6 +262,7 @@ def train(const floating[:, ::1] X not None,   # IN  (n_x, m), m >= 1
     cdef floating* pW2 = &W2[0, 0]
     cdef floating* pb2 = &b2[0]
     cdef double* pcosts = &costs[0] if costs.shape[0] > 0 else NULL
+    _need_blas()
     with nogil:
         for t in range(threads):
             loss[t] = 0
