@@ -328,6 +328,28 @@ def test_one_thread_asked_of_the_environment_gives_one_busy_core(tmp_path, how):
     assert float(busy) < 1.3, f"CPU time / wall time {float(busy):.2f} with one thread asked"
 
 
+# ---------------------------------------------------------------- import
+
+
+def test_importing_the_package_does_not_import_scipy_linalg(tmp_path):
+    """SciPy's BLAS is bound on the first call that needs it, from cython_blas alone (`python -X importtime`
+    showed 0.21 s of scipy.linalg in `import shallownet_fast.fast`); the first product then works."""
+    code = """
+    import sys
+    import numpy as np
+    import shallownet_fast
+    import shallownet_fast.fast as fast
+    imported = sorted(m for m in sys.modules if m == "scipy.linalg" or m.startswith("scipy.linalg."))
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((8, 50))
+    params = fast.initialize_parameters(8, 32, 1, seed=0)
+    a2, cache = fast.forward_propagation(X, params)
+    want = np.tanh(params["W1"] @ X + params["b1"])
+    print(imported, np.allclose(cache["A1"], want, rtol=1e-12, atol=0))
+    """
+    assert _run_child(code, tmp_path).strip() == "[] True"
+
+
 # ---------------------------------------------------------------- the policy of n_threads=None
 
 
