@@ -257,6 +257,16 @@ def batch_blas_context(n_threads, n_x, n_h, n_y, batch_size):
     return contextlib.nullcontext()
 
 
+def prediction_blas(n_threads, n_x, n_h, n_y, m, kernels=None):
+    """BLAS for predicting m examples at once: on the calling thread with n_threads=1, or with n_threads
+    None below _THREADED_MIN_FLOPS (the small-work rule of training); otherwise as the process has set it.
+    Nothing to do when the largest product is under the single-thread size anyway."""
+    if n_threads == 1 or (n_threads is None and flops(n_x, n_h, n_y, m) < _THREADED_MIN_FLOPS):
+        if n_h * n_x * m > _OPENBLAS_SINGLE_THREAD_MNK:
+            return blas_on_this_thread(kernels)
+    return contextlib.nullcontext()
+
+
 def training_plan(n_threads, n_x, n_h, m, dtype, step_flops, kernels):
     """(team, block, BLAS context) for full-batch training on `kernels` (the compiled module).
 

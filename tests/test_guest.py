@@ -98,12 +98,13 @@ def _watched(call, least_readings=15, most_seconds=30):
 
 
 def _fit(n_threads, X, y, **kw):
-    """A ShallowNetClassifier of 32 hidden units fitted for 3 epochs (not to convergence: no warning)."""
+    """A ShallowNetClassifier (32 hidden units unless said) fitted for 3 epochs (not to convergence: no warning)."""
     from sklearn.exceptions import ConvergenceWarning
 
     from shallownet_fast.estimators import ShallowNetClassifier
 
-    model = ShallowNetClassifier(hidden_units=32, max_iter=3, n_threads=n_threads, random_state=0, **kw)
+    kw.setdefault("hidden_units", 32)
+    model = ShallowNetClassifier(max_iter=3, n_threads=n_threads, random_state=0, **kw)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         return model.fit(X, y)
@@ -452,3 +453,31 @@ def test_products_in_pieces_match_whole_products(dtype, limit):
     np.testing.assert_allclose(pieces_a2, whole_a2, **tolerance(dtype))
     for k in whole_grads:
         np.testing.assert_allclose(pieces_grads[k], whole_grads[k], **tolerance(dtype), err_msg=k)
+
+
+@pytest.mark.parametrize("n_threads,rows,bounded", [(None, 1000, True), (None, 100_000, False), (1, 100_000, True)])
+def test_prediction_follows_the_small_work_rule(monkeypatch, n_threads, rows, bounded):
+    """The estimator's predictions run the kernels' BLAS on the calling thread below the small-work size
+    (and always with n_threads=1), and leave BLAS as the process has it above."""
+    limit = _threads.gemm_single_thread_limit()
+    if not limit:
+        pytest.skip("a BLAS whose single-thread size is not known")
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((rows, 50))
+    y = (X[:, 0] > 0).astype(int)
+    model = _fit(n_threads, X[:500], y[:500], hidden_units=64)
+    real, seen = fast._core, []
+
+    class Recording:
+        def __getattr__(self, name):
+            return getattr(real, name)
+
+        def forward(self, *args):
+            bound = real.set_gemm_limit(0)
+            real.set_gemm_limit(bound)
+            seen.append(bound)
+            return real.forward(*args)
+
+    monkeypatch.setattr(fast, "_core", Recording())
+    model.predict_proba(X)
+    assert seen and set(seen) == {limit if bounded else 0}, seen
