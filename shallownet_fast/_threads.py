@@ -1,6 +1,8 @@
 """The one thread policy: how many threads, how much work per call, how large a block.
 
-- the CPUs this process may use, and the most threads a call may ask for;
+- the CPUs this process may use (affinity, cgroup quota), the threads
+  n_threads=None takes (also OMP_NUM_THREADS and the libraries' thread
+  counts), and the most threads a call may ask for;
 - the floating-point operations of one training step (one model for full-batch
   iterations and mini-batches alike), and from it: when a second thread pays,
   how many iterations one call into the kernels runs, how often the kernels
@@ -9,8 +11,9 @@
 - BLAS on the calling thread alone, for the calls that want it, without
   touching BLAS's process-wide thread count.
 
-Nothing here imports the rest of the package: the compiled kernels are passed
-in where their capabilities matter.
+Nothing here imports the rest of the package at import time: the compiled
+kernels are passed in where their capabilities matter (or, for the per-thread
+BLAS bound, looked up on first use).
 """
 
 import contextlib
@@ -302,5 +305,12 @@ def training_plan(n_threads, n_x, n_h, m, dtype, step_flops, kernels):
         return team, block, (_gemm_limit(kernels, limit) if blas else contextlib.nullcontext())
     if threads > 1 and blas:
         return 1, training_block(n_x, n_h, m, dtype, _THREADED_BLOCK_BYTES, 1), contextlib.nullcontext()
-    context = blas_on_this_thread(kernels) if blas else contextlib.nullcontext()
-    return 1, training_block(n_x, n_h, m, dtype, _BLOCK_BYTES, 1), context
+    if not blas:
+        return 1, training_block(n_x, n_h, m, dtype, _BLOCK_BYTES, 1), contextlib.nullcontext()
+    # one thread: blocks under the single-thread size where a block of _MIN_BLOCK columns fits (whole
+    # products, no pieces), else pieces
+    limit = gemm_single_thread_limit()
+    most = int(limit // (n_h * n_x)) if limit else 0
+    most -= most % 16
+    block = training_block(n_x, n_h, m, dtype, _BLOCK_BYTES, 1, most if most >= _MIN_BLOCK else None)
+    return 1, block, blas_on_this_thread(kernels)
