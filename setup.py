@@ -1,17 +1,18 @@
 """Build of the compiled kernels (shallownet_fast._core* from src/_core*.pyx).
 
 Everything that shapes the compiled code is set here, once.  The probes (is
-there a C compiler, does OpenMP work, does the compiler take the flags of an
+there a C compiler, do POSIX threads work, does the compiler take the flags of an
 instruction-set variant) run inside `build_ext`, so `sdist`, `egg_info` and
 metadata queries compile nothing.
 
 Build options (environment variables read when the extensions are built):
 
-  SHALLOWNET_FAST_OPENMP=auto|0|1     OpenMP: auto (default) uses it when a test
-                                      program compiles, links and runs with
-                                      -fopenmp, and says so when it does not;
-                                      1 fails the build without it; 0 builds
-                                      the serial kernels.
+  SHALLOWNET_FAST_THREADS=auto|0|1    the training kernel's own team of POSIX
+                                      threads (src/_team.h): auto (default)
+                                      uses them when a test program compiles,
+                                      links and runs with -pthread, and says
+                                      so when it does not; 1 fails the build
+                                      without them; 0 builds the serial kernels.
   SHALLOWNET_FAST_VMATH=1|0           1 (default): exp, expm1, log, log1p are
                                       the inline, vectorisable functions of
                                       src/_vmath.h (no libm call, no libmvec);
@@ -87,16 +88,17 @@ HELLO = "int main(void) { return 0; }\n"
 
 PYTHON_H = "#include <Python.h>\n"
 
-OPENMP_TEST = textwrap.dedent(
+PTHREADS_TEST = textwrap.dedent(
     """
-    #include <omp.h>
+    #include <pthread.h>
     #include <stdio.h>
+    static void *work(void *arg) { *(int *)arg = 1; return NULL; }
     int main(void) {
+        pthread_t t;
         int n = 0;
-        #pragma omp parallel reduction(+:n)
-        n += 1;
+        if (pthread_create(&t, NULL, work, &n) != 0 || pthread_join(t, NULL) != 0) return 1;
         printf("%d", n);
-        return n > 0 ? 0 : 1;
+        return n == 1 ? 0 : 1;
     }
     """
 )
@@ -172,7 +174,7 @@ class BuildExt(build_ext):
             )
 
     def _configure(self):
-        openmp = _option("SHALLOWNET_FAST_OPENMP", "auto", ("auto", "0", "1"))
+        threads = _option("SHALLOWNET_FAST_THREADS", "auto", ("auto", "0", "1"))
         vmath = _option("SHALLOWNET_FAST_VMATH", "1", ("0", "1"))
         wanted = os.environ.get("SHALLOWNET_FAST_VARIANTS", "").strip().lower() or "auto"
         if wanted == "auto":
@@ -197,19 +199,21 @@ class BuildExt(build_ext):
         if vmath == "0":
             macros.append(("SNF_LIBM", "1"))
         link = []
-        if openmp != "0":
-            omp = ["/openmp"] if msvc else ["-fopenmp"]
-            failure = self._try(OPENMP_TEST, omp, [] if msvc else omp, run=True)
+        if threads != "0" and not msvc:
+            failure = self._try(PTHREADS_TEST, ["-pthread"], ["-pthread"], run=True)
             if failure is None:
-                base += omp
-                link += [] if msvc else omp
-                _say("OpenMP: on")
-            elif openmp == "1":
-                raise SystemExit(f"shallownet_fast: SHALLOWNET_FAST_OPENMP=1 but OpenMP does not work here ({failure})")
+                base += ["-pthread"]
+                link += ["-pthread"]
+                macros.append(("SNF_PTHREADS", "1"))
+                _say("threads: on (POSIX threads)")
+            elif threads == "1":
+                raise SystemExit(f"shallownet_fast: SHALLOWNET_FAST_THREADS=1 but POSIX threads do not work here ({failure})")
             else:
-                _say(f"OpenMP does not work with this compiler; building the serial kernels ({failure.strip()[:200]})")
+                _say(f"POSIX threads do not work with this compiler; building the serial kernels ({failure.strip()[:200]})")
+        elif threads == "1":
+            raise SystemExit("shallownet_fast: SHALLOWNET_FAST_THREADS=1 but this compiler has no POSIX threads")
         else:
-            _say("OpenMP: off (SHALLOWNET_FAST_OPENMP=0)")
+            _say("threads: off (the serial kernels)")
 
         chosen = [("_core", [])]
         for name in variants:

@@ -27,8 +27,14 @@ OUTPUT_CODES: dict[str, int]
 BLAS_MIN_K: int
 BLAS_MIN_WORK: int
 
+def team_enabled() -> bool:
+    """True when the extension was built with POSIX threads: `train` can run a team of threads."""
+
 def openmp_enabled() -> bool:
-    """True when the extension was compiled with OpenMP."""
+    """Whether `train` can run a team of threads: the same as team_enabled() (the name of older releases)."""
+
+def set_gemm_limit(limit: float) -> float:
+    """Bound M * N * K of each BLAS product the kernels issue on the calling thread; returns the previous bound."""
 
 def debug_build() -> bool:
     """True for a debug build (SHALLOWNET_FAST_DEBUG=1: bounds checking on)."""

@@ -176,6 +176,7 @@ def train_epoch(const floating[:, ::1] X not None,     # IN  (n_x, m)
     _check_2d("O", O.shape, n_y, batch_size, "(n_y, batch_size), n_y = W2.shape[0]")
     _check_1d("tmp", tmp.shape[0], batch_size, "(batch_size,)")
     _check_like_parameters("d", dW1.shape, db1.shape[0], dW2.shape, db2.shape[0], n_x, n_h, n_y)
+    _need_blas()
     params[:] = [&W1[0, 0], &b1[0], &W2[0, 0], &b2[0]]
     grads[:] = [&dW1[0, 0], &db1[0], &dW2[0, 0], &db2[0]]
     firsts[:] = [&mW1[0, 0], &mb1[0], &mW2[0, 0], &mb2[0]]

@@ -136,15 +136,28 @@ def _inside(context):
         return _blas_counts()
 
 
+def _bound_inside(context):
+    from shallownet_fast._dispatch import kernels
+
+    with context:
+        bound = kernels.set_gemm_limit(0)
+        kernels.set_gemm_limit(bound)
+        return bound, _blas_counts()
+
+
 @pytest.mark.parametrize(
-    ("n_threads", "n_x", "hidden", "batch", "inside"),
-    [(None, 2, 4, 32, 1), (1, 784, 256, 200, 1), (2, 5, 4, 8, 2)],
+    ("n_threads", "n_x", "hidden", "batch", "bounded"),
+    [(None, 2, 4, 32, True), (1, 784, 256, 200, True), (2, 5, 4, 8, False)],
 )
-def test_batch_blas_context(n_threads, n_x, hidden, batch, inside):
-    """The estimator's BLAS threads: n_threads when given, one thread for batches under the small-work threshold."""
+def test_batch_blas_context(n_threads, n_x, hidden, batch, bounded):
+    """The estimator's BLAS: on the calling thread (a bound on its products, local to it) with n_threads=1
+    and for batches under the small-work threshold; BLAS's process-wide count never changes."""
     pytest.importorskip("threadpoolctl")
     before = _blas_counts()
-    assert set(_inside(_threads.batch_blas_context(n_threads, n_x, hidden, 3, batch))) == {inside}
+    limit = _threads.gemm_single_thread_limit()
+    bound, inside = _bound_inside(_threads.batch_blas_context(n_threads, n_x, hidden, 3, batch))
+    assert bound == (limit if bounded else 0)
+    assert inside == before
     assert _blas_counts() == before
 
 

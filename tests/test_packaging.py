@@ -69,7 +69,7 @@ def test_metadata_commands_compile_nothing(tmp_path):
 @pytest.mark.parametrize(
     "env, message",
     [
-        ({"SHALLOWNET_FAST_OPENMP": "maybe"}, "SHALLOWNET_FAST_OPENMP='maybe' is not one of auto, 0, 1"),
+        ({"SHALLOWNET_FAST_THREADS": "maybe"}, "SHALLOWNET_FAST_THREADS='maybe' is not one of auto, 0, 1"),
         ({"SHALLOWNET_FAST_VMATH": "2"}, "SHALLOWNET_FAST_VMATH='2' is not one of 0, 1"),
         ({"SHALLOWNET_FAST_VARIANTS": "baseline,avx9"}, "SHALLOWNET_FAST_VARIANTS names avx9"),
         ({"CC": "/nonexistent/cc"}, "no working C compiler was found"),

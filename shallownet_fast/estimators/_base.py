@@ -783,7 +783,8 @@ class BaseShallowNet(BaseEstimator):
         n, n_h = X.shape[0], params["W1"].shape[0]
         out = np.empty((n, params["W2"].shape[0]), dtype)
         rows = max(_MIN_PREDICT_ROWS, _PREDICT_BLOCK_ELEMENTS // (X.shape[1] + 2 * n_h + 4 * out.shape[1]))
-        with self._blas_threads():
+        n_threads = None if self.n_threads is None else int(self.n_threads)
+        with _threads.prediction_blas(n_threads, X.shape[1], n_h, out.shape[1], min(n, rows)):
             for s in range(0, n, rows):
                 XT = np.ascontiguousarray(X[s : s + rows].T, dtype=dtype)
                 out[s : s + rows] = self._logits_T(XT, params).T

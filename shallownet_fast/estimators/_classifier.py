@@ -116,9 +116,10 @@ class ShallowNetClassifier(ClassifierMixin, BaseShallowNet):
         The compiled engine, or the NumPy specification; the two give the same
         parameters to rounding.
     n_threads : int or None, default None
-        Threads BLAS may use (through threadpoolctl) in fit and in the
-        predictions.  None: one thread when a batch is too small to gain from
-        more (fewer than 2e7 floating-point operations), BLAS's default otherwise.
+        1: the kernels' BLAS products run on the calling thread, in fit and in
+        the predictions.  None: the same when a batch is too small to gain from
+        more threads (fewer than 2e7 floating-point operations), BLAS's own
+        threads otherwise.  BLAS's process-wide settings are never changed.
     max_time : float or None, default None
         Stop after the first epoch that ends later than `max_time` seconds
         after fit started.
