@@ -57,9 +57,9 @@ def main():
             )
             makers = {
                 "mlp": lambda kw=common: MLPClassifier(hidden_layer_sizes=(100,), learning_rate_init=0.001, **kw),
-                "fast": lambda kw=common: ShallowNetClassifier(100, learning_rate=0.001, backend="fast", **kw),
+                "fast": lambda kw=common: ShallowNetClassifier((100,), learning_rate_init=0.001, backend="fast", **kw),
                 "reference": lambda kw=common: ShallowNetClassifier(
-                    100, learning_rate=0.001, backend="reference", **kw
+                    (100,), learning_rate_init=0.001, backend="reference", **kw
                 ),
             }
             times = {k: [] for k in makers}

@@ -63,7 +63,7 @@ def main(argv=None):
 
         n_test = args.rows // 10  # the last tenth is held out
         starts = np.arange(0, args.rows - n_test, args.chunk)
-        clf = ShallowNetClassifier(hidden_units=64, learning_rate=0.002, backend=args.backend, random_state=0)
+        clf = ShallowNetClassifier(hidden_layer_sizes=(64,), learning_rate_init=0.002, backend=args.backend, random_state=0)
         rng = np.random.default_rng(0)
 
         tracemalloc.start()

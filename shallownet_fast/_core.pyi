@@ -27,8 +27,14 @@ OUTPUT_CODES: dict[str, int]
 BLAS_MIN_K: int
 BLAS_MIN_WORK: int
 
+def team_enabled() -> bool:
+    """True when the extension was built with POSIX threads: `train` can run a team of threads."""
+
 def openmp_enabled() -> bool:
-    """True when the extension was compiled with OpenMP."""
+    """Whether `train` can run a team of threads: the same as team_enabled() (the name of older releases)."""
+
+def set_gemm_limit(limit: float) -> float:
+    """Bound M * N * K of each BLAS product the kernels issue on the calling thread; returns the previous bound."""
 
 def debug_build() -> bool:
     """True for a debug build (SHALLOWNET_FAST_DEBUG=1: bounds checking on)."""
@@ -218,6 +224,7 @@ def train_epoch(
     dW2: np.ndarray,  # floating[:, ::1]  SCRATCH (n_y, n_h)
     db2: np.ndarray,  # floating[::1]  SCRATCH (n_y,)
     signal_every: int = 0,
+    out: int = 0,  # a value of OUTPUT_CODES
 ) -> float:
     """One epoch of mini-batch training, in place; returns sum over batches of loss_b * len(b).
 

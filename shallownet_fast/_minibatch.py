@@ -60,13 +60,16 @@ def run_epoch(
     beta_2,
     epsilon,
     alpha,
+    out=None,
 ):
     """One epoch in place; returns the epoch's loss (sum of loss_b * len(b), over m).
 
     X (n_x, m) and Y (n_y, m) C-contiguous, of the parameters' dtype (or X a scipy
     sparse matrix or array (n_x, m): the transpose of CSR or CSC data, never densified);
     sample_weight (m,); order an np.intp permutation of range(m) or None;
-    params and state as made by the caller and :func:`make_state`.
+    params and state as made by the caller and :func:`make_state`; `out` the
+    output layer and loss (:func:`shallownet_fast._numerics.output`: None for a
+    sigmoid or softmax by n_y, "logistic" per row, "identity" with the squared error).
     Raises FloatingPointError when the loss or the parameters stop being finite.
     """
     if backend == "fast":
@@ -87,6 +90,7 @@ def run_epoch(
             beta_2,
             epsilon,
             alpha,
+            out,
         )
     elif backend == "reference":
         with np.errstate(over="ignore", invalid="ignore"):
@@ -107,6 +111,7 @@ def run_epoch(
                 beta_2,
                 epsilon,
                 alpha,
+                out,
             )
     else:
         raise ValueError(f"backend must be 'fast' or 'reference', got {backend!r}")
@@ -134,6 +139,7 @@ def _reference_epoch(
     beta_2,
     epsilon,
     alpha,
+    out,
 ):
     dt = X.dtype.type
     m = X.shape[1]
@@ -142,24 +148,31 @@ def _reference_epoch(
     for start in range(0, m, batch_size):
         cols = slice(start, start + batch_size) if order is None else order[start : start + batch_size]
         Xb, Yb, wb = X[:, cols], Y[:, cols], sw[cols]
-        loss, grads = _numerics.batch_loss_and_grads(params, Xb, Yb, wb, activation, alpha)
+        loss, grads = _numerics.batch_loss_and_grads(params, Xb, Yb, wb, activation, alpha, out)
         total += loss * Xb.shape[1]
-        state["t"] += 1
-        if solver == "adam":
-            t = state["t"]
-            lr_t = dt(float(lr) * np.sqrt(1 - float(beta_2) ** t) / (1 - float(beta_1) ** t))
-        for key in PARAM_KEYS:
-            p, m1, m2 = params[key], state["m" + key], state["v" + key]
-            g = grads[key]
-            if solver == "adam":
-                m1[...] = beta_1 * m1 + (1 - beta_1) * g
-                m2[...] = beta_2 * m2 + (1 - beta_2) * (g * g)
-                p += -(lr_t * m1) / (np.sqrt(m2) + epsilon)
-            else:
-                vel = momentum * m1 - lr * g
-                m1[...] = vel
-                p += (momentum * vel - lr * g) if nesterov else vel
+        apply_step(params, state, grads, solver, lr, momentum, nesterov, beta_1, beta_2, epsilon)
     return total
+
+
+def apply_step(params, state, grads, solver, lr, momentum, nesterov, beta_1, beta_2, epsilon):
+    """One solver step in place from a batch's gradients `grads` (W1, b1, W2, b2): sgd/gd or adam; t += 1."""
+    dt = params["W1"].dtype.type
+    lr, momentum, beta_1, beta_2, epsilon = map(dt, (lr, momentum, beta_1, beta_2, epsilon))
+    state["t"] += 1
+    if solver == "adam":
+        t = state["t"]
+        lr_t = dt(float(lr) * np.sqrt(1 - float(beta_2) ** t) / (1 - float(beta_1) ** t))
+    for key in PARAM_KEYS:
+        p, m1, m2 = params[key], state["m" + key], state["v" + key]
+        g = grads[key]
+        if solver == "adam":
+            m1[...] = beta_1 * m1 + (1 - beta_1) * g
+            m2[...] = beta_2 * m2 + (1 - beta_2) * (g * g)
+            p += -(lr_t * m1) / (np.sqrt(m2) + epsilon)
+        else:
+            vel = momentum * m1 - lr * g
+            m1[...] = vel
+            p += (momentum * vel - lr * g) if nesterov else vel
 
 
 def _fast_epoch(
@@ -179,6 +192,7 @@ def _fast_epoch(
     beta_2,
     epsilon,
     alpha,
+    out,
 ):
     sparse = sp.issparse(X)
     Y, sw = np.ascontiguousarray(Y), np.ascontiguousarray(sw)
@@ -207,7 +221,7 @@ def _fast_epoch(
     signal_every = _threads.signal_every(_threads.flops(n_x, n_h, n_y, bs))
     if sparse:  # X.T's rows as CSR; output codes as the dense kernel's: logistic for one unit, else softmax
         kernel, data = _core.train_epoch_csr, _fast._csr_arrays(X.T, dt)
-        codes = (_core.ACTIVATION_CODES[activation], _core.OUTPUT_CODES["logistic" if n_y == 1 else "softmax"])
+        codes = (_core.ACTIVATION_CODES[activation], _core.OUTPUT_CODES["auto" if out is None else out])
         scratch += (np.empty((n_x, n_h), dt), np.empty((n_x, n_h), dt), np.empty((bs, n_h), dt))
     else:
         kernel, data, codes = _core.train_epoch, (X,), (_core.ACTIVATION_CODES[activation],)
@@ -235,6 +249,7 @@ def _fast_epoch(
             float(alpha),
             *scratch,
             signal_every,
+            _core.OUTPUT_CODES["auto" if out is None else out],
         )
     finally:
         state["t"] = int(t[0])

@@ -51,9 +51,9 @@ NAME_MAX_CHARS = 4096  # longest class label or feature name
 PARAM_KEYS = ("W1", "b1", "W2", "b2")
 STATE_KEYS = tuple(p + k for p in ("m", "v") for k in PARAM_KEYS)
 STATE_FAMILIES = ("adam", "momentum")
-STOP_REASONS = ("converged", "max_iter", "max_time", "callback", "interrupted", "partial_fit")
+STOP_REASONS = ("converged", "max_iter", "max_time", "callback", "interrupted", "partial_fit", "lbfgs")
 CLASS_KINDS = ("bool", "int", "float", "str")
-ACTIVATIONS = ("relu", "tanh", "leaky_relu", "sigmoid")
+ACTIVATIONS = ("relu", "tanh", "leaky_relu", "sigmoid", "identity", "logistic")
 _HEADER_MAX = 10000  # bytes of a .npy header (NumPy's own limit)
 
 _MEMBERS = (
@@ -216,9 +216,12 @@ def _read_archive(where, zf):
     n_y, n_h2 = _shape2(where, "W2", headers)
     if n_h2 != n_h:
         raise _refuse(where, "W2", f"shape {(n_y, n_h2)} does not match the {n_h} hidden units of 'W1' (shape {(n_h, n_x)})")
-    if n_y == 2:
-        raise _refuse(where, "W2", "2 output units (two classes take 1 unit, K > 2 classes K units)")
     n_classes = 2 if n_y == 1 else n_y
+    # A classifier's classes: n_classes of them (n_y of them for multilabel y); a regressor's: none.
+    # Which one the metadata says is checked once they are read.
+    classes_shape = headers["classes"][1]
+    if classes_shape not in ((n_classes,), (n_y,), (0,)):
+        classes_shape = (n_classes,)
     dtype = headers["W1"][2]
     if dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
         raise _refuse(where, "W1", f"dtype {dtype} (float32 or float64 expected)")
@@ -231,7 +234,7 @@ def _read_archive(where, zf):
         expected.update({prefix + k: expected[k[-2:]] for k in keys if present})
     for k, shape in expected.items():
         _check_header(where, k, headers[k], shape, dtype=dtype)
-    _check_header(where, "classes", headers["classes"], (n_classes,), kind="U")
+    _check_header(where, "classes", headers["classes"], classes_shape, kind="U")
     for k in ("feature_names_in", "columns"):
         if k in headers:
             _check_header(where, k, headers[k], (n_x,), kind="U")
@@ -260,7 +263,18 @@ def _read_archive(where, zf):
     strings = {k: _read_data(where, zf, infos, headers, k, headers[k][1], None) for k in headers if headers[k][2].kind == "U"}
     model = {k: np.ascontiguousarray(arrays[k]) for k in PARAM_KEYS}
     model["metadata"] = meta = _check_metadata(where, meta, n_h, n_x)
-    _check_hyperparameters(where, meta["params"])
+    if meta["estimator"] == "regressor":
+        if classes_shape != (0,):
+            raise _refuse(where, "classes", "a regressor has no classes: the member must be empty")
+    elif meta["multilabel"]:
+        if classes_shape != (n_y,):
+            raise _refuse(where, "classes", f"{classes_shape[0]} labels for the {n_y} output units of 'W2'")
+    elif n_y == 2 or classes_shape != (n_classes,):
+        raise _refuse(
+            where, "W2",
+            f"{n_y} output unit(s) for {classes_shape[0]} classes (two classes take 1 unit, K > 2 classes K units)",
+        )  # fmt: skip
+    _check_hyperparameters(where, meta["params"], _estimator_class(meta["estimator"]))
     model["classes"] = _classes_from_strings(where, meta["classes_kind"], meta["classes_dtype"], strings["classes"])
     for k in ("feature_names_in", "columns"):
         model[k] = [str(s) for s in strings[k]] if k in strings else None
@@ -344,8 +358,9 @@ _META_TYPES = {
 }  # fmt: skip
 _META_OPTIONAL = (
     "dropped_params", "loss", "best_loss", "validation_scores", "validation_loss_curve", "best_validation_score",
-    "stop_reason", "label", "n_features_in",
+    "stop_reason", "label", "n_features_in", "estimator", "multilabel",
 )
+ESTIMATOR_KINDS = ("classifier", "regressor")
 
 
 def _check_metadata(where, meta, n_h, n_x):
@@ -375,6 +390,10 @@ def _check_metadata(where, meta, n_h, n_x):
         raise bad(f"state_family must be one of {STATE_FAMILIES}, got {meta['state_family']!r}")
     if meta["stop_reason"] not in (None, "", *STOP_REASONS):
         raise bad(f"stop_reason must be one of {STOP_REASONS} or null, got {meta['stop_reason']!r}")
+    if meta["estimator"] not in (None, *ESTIMATOR_KINDS):
+        raise bad(f"estimator must be one of {ESTIMATOR_KINDS} or null, got {meta['estimator']!r}")
+    if meta["multilabel"] not in (None, True, False):
+        raise bad(f"multilabel must be true, false or null, got {meta['multilabel']!r}")
     if meta["label"] is not None and not isinstance(meta["label"], str):
         raise bad(f"label must be a string, got {meta['label']!r}")
     dropped = meta["dropped_params"]
@@ -397,6 +416,15 @@ def _check_metadata(where, meta, n_h, n_x):
     if hidden is not None and (not isinstance(hidden, int) or isinstance(hidden, bool) or hidden < 1):
         raise bad(f"params: hidden_units must be a positive integer, got {hidden!r}")
     return meta
+
+
+def _estimator_class(kind):
+    """The estimator class of a model file's "estimator" (None without scikit-learn)."""
+    try:
+        from . import estimators
+    except ImportError:  # scikit-learn is optional: the command line needs the checks above only
+        return None
+    return estimators.ShallowNetRegressor if kind == "regressor" else estimators.ShallowNetClassifier
 
 
 def _check_hyperparameters(where, params, cls=None):
@@ -503,7 +531,11 @@ def _check_arrays(where, arrays):
 
 
 def save_estimator(est, path):
-    """Write a fitted ShallowNetClassifier (the body of its ``save``)."""
+    """Write a fitted ShallowNetClassifier or ShallowNetRegressor (the body of its ``save``).
+
+    A regressor has no classes: its "classes" member is empty, and "estimator" in the
+    metadata says "regressor"; a classifier's "multilabel" says whether y was an indicator matrix.
+    """
     from sklearn.utils.validation import check_is_fitted
 
     check_is_fitted(est)
@@ -512,6 +544,8 @@ def save_estimator(est, path):
     for k in dropped:
         params[k] = None
     params = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in params.items()}
+    if not isinstance(params["hidden_layer_sizes"], int):  # a sequence of one size: a JSON list
+        params["hidden_layer_sizes"] = [int(h) for h in params["hidden_layer_sizes"]]
     W = est._current_parameters()
     state = est._solver_state
     metadata = {
@@ -530,10 +564,12 @@ def save_estimator(est, path):
         "stop_reason": est.stop_reason_,
         "state_family": est._state_family,
         "state_t": int(state["t"]),
+        "estimator": est._model_kind,
+        "multilabel": bool(getattr(est, "_multilabel", False)),
     }
     write(path, {
         **W,
-        "classes": est.classes_,
+        "classes": np.empty(0) if est._model_kind == "regressor" else est.classes_,
         "metadata": metadata,
         "feature_names_in": getattr(est, "feature_names_in_", None),
         "state": {k: np.asarray(state[k], dtype=W["W1"].dtype) for k in STATE_KEYS},
@@ -542,13 +578,35 @@ def save_estimator(est, path):
 
 
 def load_estimator(cls, path):
-    """A fitted `cls` (ShallowNetClassifier) from a model file (the body of its ``load``)."""
+    """A fitted `cls` (ShallowNetClassifier or ShallowNetRegressor) from a model file (the body of its ``load``)."""
     model = read(path)
     meta = model["metadata"]
+    kind = meta["estimator"] or "classifier"
+    if kind != cls._model_kind:
+        raise _refuse(os.fspath(path), "metadata", f"holds a {kind}, not a {cls._model_kind} ({cls.__name__})")
+    if isinstance(meta["params"].get("hidden_layer_sizes"), list):  # saved from a tuple
+        meta["params"]["hidden_layer_sizes"] = tuple(meta["params"]["hidden_layer_sizes"])
     est = _check_hyperparameters(os.fspath(path), meta["params"], cls)
     W = {k: model[k] for k in PARAM_KEYS}
+    if est._n_hidden() != W["W1"].shape[0]:
+        raise _refuse(
+            os.fspath(path), "metadata",
+            f"hyperparameters: hidden_layer_sizes gives {est._n_hidden()} hidden units, W1 has {W['W1'].shape[0]}",
+        )  # fmt: skip
     n_x = W["W1"].shape[1]
-    est.classes_ = model["classes"]
+    n_y = W["W2"].shape[0]
+    if kind == "classifier":
+        est.classes_ = model["classes"]
+        est._multilabel = bool(meta["multilabel"])
+        expected = len(est.classes_) if est._multilabel or len(est.classes_) > 2 else 1
+        if n_y != expected:
+            raise _refuse(os.fspath(path), "W2", f"has {n_y} output rows, {len(est.classes_)} classes need {expected}")
+        est.out_activation_ = "logistic" if est._multilabel or len(est.classes_) == 2 else "softmax"
+    else:
+        if len(model["classes"]):
+            raise _refuse(os.fspath(path), "classes", "a regressor has no classes: the member must be empty")
+        est._n_targets = n_y
+        est.out_activation_ = "identity"
     est.n_features_in_ = n_x
     if model["feature_names_in"] is not None:
         est.feature_names_in_ = np.array(model["feature_names_in"], dtype=object)
@@ -557,9 +615,8 @@ def load_estimator(cls, path):
     else:
         state = {"t": 0, **{k: np.zeros_like(W[k[1:]]) for k in STATE_KEYS}}
     est._state_family = meta["state_family"]
-    est.n_outputs_ = W["W2"].shape[0]
+    est.n_outputs_ = n_y
     est.n_layers_ = 3
-    est.out_activation_ = "logistic" if len(est.classes_) == 2 else "softmax"
     est.n_iter_ = meta["n_iter"]
     est.t_ = meta["t"]
     est.loss_ = meta["loss"]

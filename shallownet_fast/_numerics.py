@@ -45,7 +45,9 @@ def log_softmax(Z):
 
 
 def activate(Z, activation):
-    """g(Z) for the hidden activation g."""
+    """g(Z) for the hidden activation g ("logistic" is "sigmoid")."""
+    if activation == "identity":
+        return Z.copy()
     if activation == "tanh":
         return np.tanh(Z)
     if activation == "relu":
@@ -58,6 +60,8 @@ def activate(Z, activation):
 def activation_derivative(A, activation):
     """g'(Z) written in terms of A = g(Z), in A's dtype."""
     one = A.dtype.type(1)
+    if activation == "identity":
+        return np.ones_like(A)
     if activation == "tanh":
         return one - A * A
     if activation == "relu":
@@ -76,27 +80,21 @@ def clip_probabilities(A):
     return np.clip(A, eps, 1 - eps)
 
 
-def log_likelihood(A2, Y, binary=None):
-    """Per-entry log-likelihood of the labels Y under the probabilities A2 (clipped), shape of A2.
+def log_likelihood(A2, Y, out=None):
+    """Per-entry log-likelihood of the targets Y under the outputs A2, shape of A2.
 
-    ``Y log A2 + (1 - Y) log(1 - A2)`` for one output row (or any number when `binary`),
-    ``Y log A2`` for a softmax.
+    ``Y log A2 + (1 - Y) log(1 - A2)`` (A2 clipped) for one output row or `out`
+    "logistic" (one sigmoid per row, multilabel), ``Y log A2`` for a softmax, and
+    ``-(Y - A2)^2 / (2 n_y)`` for `out` "identity": minus scikit-learn's halved squared
+    error averaged over the outputs.
     """
+    if out == "identity":
+        D = Y - A2
+        return -(D * D) / A2.dtype.type(2 * Y.shape[0])
     P = clip_probabilities(A2)
-    if Y.shape[0] == 1 if binary is None else binary:
+    if Y.shape[0] == 1 or out == "logistic":
         return Y * np.log(P) + (1 - Y) * np.log1p(-P)
     return Y * np.log(P)
-
-
-def example_losses(A2, Y, output):
-    """Each example's loss (m,) in float64 for an output mode of MLP ("logistic", "softmax", "identity").
-
-    Cross-entropy, summed over the units for logistic ones; squared error halved and
-    averaged over the outputs for the identity.
-    """
-    if output == "identity":
-        return 0.5 * np.square(A2 - Y).sum(axis=0, dtype=np.float64) / Y.shape[0]
-    return -log_likelihood(A2, Y, binary=output == "logistic").sum(axis=0, dtype=np.float64)
 
 
 def cost(A2, Y):
@@ -113,14 +111,17 @@ def _layers(X, W1, b1, W2, b2, activation):
     return Z1, A1, W2 @ A1 + b2
 
 
-def output(Z2, mode=None):
-    """Outputs from the logits: sigmoid for one row, column softmax otherwise; or for the
-    output mode "logistic" (sigmoid of each row), "softmax" or "identity"."""
-    if mode == "identity":
+def output(Z2, out=None):
+    """The output layer on the logits Z2.
+
+    `out` None: sigmoid for one row, column softmax otherwise; "logistic": a sigmoid
+    per entry; "softmax": the column softmax; "identity": Z2 itself.
+    """
+    if out == "identity":
         return Z2
-    if mode is None:
-        mode = "logistic" if Z2.shape[0] == 1 else "softmax"
-    return sigmoid(Z2) if mode == "logistic" else softmax(Z2)
+    if out == "logistic" or (out is None and Z2.shape[0] == 1):
+        return sigmoid(Z2)
+    return softmax(Z2)
 
 
 def logits(X, W1, b1, W2, b2, activation):
@@ -128,10 +129,10 @@ def logits(X, W1, b1, W2, b2, activation):
     return _layers(X, W1, b1, W2, b2, activation)[2]
 
 
-def forward(X, W1, b1, W2, b2, activation):
-    """(A2, cache) with cache holding Z1, A1 (n_h, m) and Z2, A2 (n_y, m)."""
+def forward(X, W1, b1, W2, b2, activation, out=None):
+    """(A2, cache) with cache holding Z1, A1 (n_h, m) and Z2, A2 (n_y, m); `out` as in :func:`output`."""
     Z1, A1, Z2 = _layers(X, W1, b1, W2, b2, activation)
-    A2 = output(Z2)
+    A2 = output(Z2, out)
     return A2, {"Z1": Z1, "A1": A1, "Z2": Z2, "A2": A2}
 
 
@@ -160,7 +161,7 @@ def update(params, grads, learning_rate):
 # ---------------------------------------------------------------- a weighted batch (MLP's convention)
 
 
-def batch_loss_and_grads(params, X, Y, sample_weight, activation, alpha, output_mode=None):
+def batch_loss_and_grads(params, X, Y, sample_weight, activation, alpha, out=None):
     """Loss and gradients of one batch with sample weights and an L2 penalty, as scikit-learn's MLP defines them.
 
     Parameters
@@ -172,9 +173,9 @@ def batch_loss_and_grads(params, X, Y, sample_weight, activation, alpha, output_
     activation : str
     alpha : float
         L2 penalty.
-    output_mode : None or str
-        None: sigmoid for one output row, softmax otherwise; or an output mode of
-        :func:`output` with its loss (:func:`example_losses`).
+    out : None, "softmax", "logistic" or "identity"
+        The output layer (see :func:`output`) and with it the loss (see
+        :func:`log_likelihood`); the output delta is ``A2 - Y`` for each.
 
     Returns
     -------
@@ -188,11 +189,9 @@ def batch_loss_and_grads(params, X, Y, sample_weight, activation, alpha, output_
     W1, b1, W2, b2 = (params[k] for k in PARAM_KEYS)
     dt = X.dtype.type
     sw_sum = float(sample_weight.sum(dtype=np.float64))
-    if output_mode is None:
-        output_mode = "logistic" if Y.shape[0] == 1 else "softmax"
-    _, A1, Z2 = _layers(X, W1, b1, W2, b2, activation)
-    A2 = output(Z2, output_mode)
-    data = float(np.dot(example_losses(A2, Y, output_mode), sample_weight)) / sw_sum
+    A2, cache = forward(X, W1, b1, W2, b2, activation, out)
+    A1 = cache["A1"]
+    data = -float(np.dot(log_likelihood(A2, Y, out).sum(axis=0, dtype=np.float64), sample_weight)) / sw_sum
     squares = float(np.sum(W1 * W1, dtype=np.float64) + np.sum(W2 * W2, dtype=np.float64))
     loss = data + 0.5 * float(alpha) * squares / sw_sum
     dZ2 = (A2 - Y) * sample_weight

@@ -1,21 +1,24 @@
 """The one thread policy: how many threads, how much work per call, how large a block.
 
-- the CPUs this process may use, and the most threads a call may ask for;
+- the CPUs this process may use (affinity, cgroup quota), the threads
+  n_threads=None takes (also OMP_NUM_THREADS and the libraries' thread
+  counts), and the most threads a call may ask for;
 - the floating-point operations of one training step (one model for full-batch
   iterations and mini-batches alike), and from it: when a second thread pays,
   how many iterations one call into the kernels runs, how often the kernels
   look at Python's signal handlers;
 - the column blocks of the training and prediction kernels;
-- BLAS's thread count, limited for the duration of a call.
+- BLAS on the calling thread alone, for the calls that want it, without
+  touching BLAS's process-wide thread count.
 
-Nothing here imports the rest of the package: the compiled kernels are passed
-in where their capabilities matter.
+Nothing here imports the rest of the package at import time: the compiled
+kernels are passed in where their capabilities matter (or, for the per-thread
+BLAS bound, looked up on first use).
 """
 
 import contextlib
 import functools
 import os
-import threading
 
 import numpy as np
 
@@ -28,12 +31,57 @@ _THREADS_PER_CPU = 4
 _MIN_THREAD_LIMIT = 8
 
 
-def usable_cores():
-    """The number of CPUs this process may run on."""
+def _cgroup_cpus(root="/sys/fs/cgroup"):
+    """The CPUs a cgroup quota grants (cgroup v2 cpu.max, or v1 cfs_quota/period), rounded up; None: no quota."""
     try:
-        return len(os.sched_getaffinity(0))
+        with open(os.path.join(root, "cpu.max")) as f:
+            quota, period = f.read().split()[:2]
+        if quota != "max":
+            return max(1, -(-int(quota) // int(period)))
+        return None
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        with open(os.path.join(root, "cpu", "cpu.cfs_quota_us")) as f:
+            quota = int(f.read())
+        with open(os.path.join(root, "cpu", "cpu.cfs_period_us")) as f:
+            period = int(f.read())
+        if quota > 0 and period > 0:
+            return max(1, -(-quota // period))
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def usable_cores():
+    """The number of CPUs this process may run on: its affinity mask, bounded by a cgroup CPU quota."""
+    try:
+        cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
+        cores = os.cpu_count() or 1
+    quota = _cgroup_cpus()
+    return max(1, min(cores, quota) if quota else cores)
+
+
+def _env_threads():
+    """OMP_NUM_THREADS's first value when it is a positive integer, else None."""
+    value = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()
+    try:
+        n = int(value)
+    except ValueError:
+        return None
+    return n if n >= 1 else None
+
+
+def default_threads():
+    """The threads n_threads=None may use: the fewest of the usable CPUs, OMP_NUM_THREADS and the thread
+    count of the BLAS and OpenMP libraries loaded (an active threadpoolctl limit shows there)."""
+    counts = [usable_cores()]
+    env = _env_threads()
+    if env is not None:
+        counts.append(env)
+    counts.extend(_library_threads())
+    return max(1, min(counts))
 
 
 def max_threads():
@@ -88,7 +136,7 @@ def block_columns(n_h, m, dtype, block_bytes=None, min_block=_MIN_BLOCK):
     return int(min(m, max(min_block, fit - fit % 16)))
 
 
-def training_block(n_x, n_h, m, dtype, block_bytes, team):
+def training_block(n_x, n_h, m, dtype, block_bytes, team, most=None):
     """Columns per block of the training kernel.
 
     Each block adds its share of dW1 (n_h x n_x) through BLAS, reading and
@@ -97,9 +145,12 @@ def training_block(n_x, n_h, m, dtype, block_bytes, team):
     even when its hidden layer then overflows the cache (measured on W3: 178 ms
     an iteration with 1024-column blocks against 200 ms with 256).  A team
     gets a multiple of its size in blocks of about equal width, so that every
-    thread has the same work.
+    thread has the same work.  `most`, when given, bounds the block (a
+    team's BLAS products under the single-thread limit).
     """
     block = block_columns(n_h, m, dtype, block_bytes, min_block=max(_MIN_BLOCK, 2 * n_x + (-2 * n_x) % 16))
+    if most is not None:
+        block = max(1, min(block, most))
     if team > 1:
         n_blocks = -(-m // block)
         n_blocks += -n_blocks % team
@@ -115,6 +166,21 @@ def predict_block(n_h, m, dtype):
 
 
 # ---------------------------------------------------------------- BLAS's threads
+#
+# BLAS's thread count is one setting for the whole process: the library never changes it.  A call that
+# wants BLAS on its own thread (a team member, a small batch, n_threads=1) bounds the size of the
+# products it issues instead (kernels.set_gemm_limit, a thread-local of the kernels), below the size
+# under which the BLAS runs a product on the calling thread alone.  That size is known for OpenBLAS
+# (its interface runs gemm on one thread when M * N * K <= SMP_THRESHOLD_MIN * GEMM_MULTITHREAD_THRESHOLD,
+# 65536 * 4 in its default build, which SciPy's wheels use); for any other BLAS it is unknown, and the
+# products go to BLAS whole, on whatever threads the process gives it.
+
+_OPENBLAS_SINGLE_THREAD_MNK = 65536 * 4
+# With products too large for a team's block under that size (n_h * n_x > 4096 / 64 columns), a team
+# still runs, its members computing the products in pieces under it: on W3 (784 x 256, 20 000 examples,
+# float32, 2 cores, busy machine) 1.68 s against 2.34 s for the serial kernel with BLAS on 2 threads
+# (medians of 3 interleaved runs of 2 iterations); False: the serial kernel with BLAS's threads.
+_TEAM_IN_PIECES = True
 
 
 @functools.lru_cache(maxsize=1)
@@ -124,58 +190,83 @@ def _threadpool_controller():
     return ThreadpoolController()
 
 
-# BLAS's thread count is one setting for the whole process.  Overlapping calls (several Python threads
-# training at once) share one limit: the first call in sets it, the last one out restores what was there
-# before.
-_blas_lock = threading.Lock()
-_blas_users = 0
-_blas_limiter = None
+def _kernels_blas(controller):
+    """threadpoolctl's controller of the BLAS the kernels call (SciPy's), or None when it cannot tell."""
+    blas = [c for c in controller.lib_controllers if c.user_api == "blas"]
+    scipy_blas = [c for c in blas if "scipy" in os.path.basename(os.path.dirname(c.filepath))]
+    if len(scipy_blas) == 1:
+        return scipy_blas[0]
+    return blas[0] if len(blas) == 1 else None
 
 
-def _release_openblas_ownership():
-    # threadpoolctl lets only the thread that last set OpenBLAS's count change it again while that thread
-    # lives; the count is ours to manage here.
-    import threadpoolctl
+@functools.lru_cache(maxsize=1)
+def gemm_single_thread_limit():
+    """The largest M * N * K the kernels' BLAS runs on the calling thread alone; 0 when not known."""
+    try:
+        blas = _kernels_blas(_threadpool_controller())
+    except Exception:  # threadpoolctl missing or unable to inspect the process: not known
+        return 0
+    if blas is not None and blas.internal_api == "openblas":
+        return _OPENBLAS_SINGLE_THREAD_MNK
+    return 0
 
-    controller = getattr(threadpoolctl, "OpenBLASController", None)
-    if controller is not None and hasattr(controller, "clear_controlling_thread"):
-        controller.clear_controlling_thread(force=True)
+
+def _library_threads():
+    """The current thread counts of the kernels' BLAS and of the OpenMP runtimes loaded (none known: [])."""
+    try:
+        controller = _threadpool_controller()
+        libs = [c for c in controller.lib_controllers if c.user_api == "openmp"]
+        blas = _kernels_blas(controller)
+        if blas is not None:
+            libs.append(blas)
+        return [int(c.num_threads) for c in libs if c.num_threads and int(c.num_threads) >= 1]
+    except Exception:  # threadpoolctl missing or unable to inspect the process
+        return []
 
 
 @contextlib.contextmanager
-def limited_blas(n_threads):
-    """BLAS on `n_threads` threads inside the context; the last overlapping user out restores BLAS's setting."""
-    global _blas_users, _blas_limiter
-    with _blas_lock:
-        if _blas_users == 0:
-            _blas_limiter = _threadpool_controller().limit(limits=n_threads, user_api="blas")
-            _release_openblas_ownership()
-        _blas_users += 1
+def _gemm_limit(kernels, limit):
+    previous = kernels.set_gemm_limit(limit)
     try:
         yield
     finally:
-        with _blas_lock:
-            _blas_users -= 1
-            if _blas_users == 0:
-                _blas_limiter.restore_original_limits()
-                _release_openblas_ownership()
-                _blas_limiter = None
+        kernels.set_gemm_limit(previous)
+
+
+def blas_on_this_thread(kernels=None):
+    """A context in which the kernels' BLAS products issued by this thread run on it alone, where the
+    BLAS allows it (gemm_single_thread_limit); otherwise BLAS as it is.  No other thread sees it."""
+    limit = gemm_single_thread_limit()
+    if not limit:
+        return contextlib.nullcontext()
+    if kernels is None:
+        from ._dispatch import kernels
+    return _gemm_limit(kernels, limit)
 
 
 def blas_threads(n_threads):
-    """A context giving BLAS `n_threads` threads; None leaves BLAS as it is."""
-    if n_threads is None:
-        return contextlib.nullcontext()
-    return limited_blas(n_threads)
+    """The BLAS context of a call with `n_threads`: 1 keeps the kernels' BLAS on the calling thread;
+    otherwise BLAS runs as the process has set it."""
+    if n_threads == 1:
+        return blas_on_this_thread()
+    return contextlib.nullcontext()
 
 
 def batch_blas_context(n_threads, n_x, n_h, n_y, batch_size):
-    """BLAS's threads for mini-batch training: `n_threads` when given; else one thread for batches of
-    less than _THREADED_MIN_FLOPS, BLAS's own default above."""
-    if n_threads is not None:
-        return limited_blas(n_threads)
-    if flops(n_x, n_h, n_y, batch_size) < _THREADED_MIN_FLOPS:
-        return limited_blas(1)
+    """BLAS for mini-batch training: on the calling thread with n_threads=1, or with n_threads None for
+    batches of less than _THREADED_MIN_FLOPS; otherwise as the process has set it."""
+    if n_threads == 1 or (n_threads is None and flops(n_x, n_h, n_y, batch_size) < _THREADED_MIN_FLOPS):
+        return blas_on_this_thread()
+    return contextlib.nullcontext()
+
+
+def prediction_blas(n_threads, n_x, n_h, n_y, m, kernels=None):
+    """BLAS for predicting m examples at once: on the calling thread with n_threads=1, or with n_threads
+    None below _THREADED_MIN_FLOPS (the small-work rule of training); otherwise as the process has set it.
+    Nothing to do when the largest product is under the single-thread size anyway."""
+    if n_threads == 1 or (n_threads is None and flops(n_x, n_h, n_y, m) < _THREADED_MIN_FLOPS):
+        if n_h * n_x * m > _OPENBLAS_SINGLE_THREAD_MNK:
+            return blas_on_this_thread(kernels)
     return contextlib.nullcontext()
 
 
@@ -183,22 +274,43 @@ def training_plan(n_threads, n_x, n_h, m, dtype, step_flops, kernels):
     """(team, block, BLAS context) for full-batch training on `kernels` (the compiled module).
 
     n_threads None chooses by problem size: one thread below
-    _THREADED_MIN_FLOPS per iteration, every usable core above.  With OpenMP,
-    the kernel's own team of that many threads shares the column blocks and
-    BLAS runs on one thread inside each (so the two never compete for the
-    cores); without it, the kernel is serial and BLAS alone gets the threads.
+    _THREADED_MIN_FLOPS per iteration, default_threads() above.  Several
+    threads make a team of the kernel's own threads sharing the column blocks,
+    each member running BLAS on its own thread: its blocks are sized so that
+    every product stays under gemm_single_thread_limit(); with products too
+    large for such a block (784 features and 256 hidden units), the members
+    compute them in pieces under the limit (_TEAM_IN_PIECES).  With a BLAS
+    whose limit is unknown, the kernel runs serially and BLAS uses the threads
+    the process gives it.  One thread: serial, BLAS on the calling thread.
     """
-    threads = n_threads if n_threads is not None else (usable_cores() if step_flops >= _THREADED_MIN_FLOPS else 1)
-    if kernels.openmp_enabled():
-        team, blas = threads, 1
+    if n_threads is not None:
+        threads = n_threads
     else:
-        team, blas = 1, threads
-    block = training_block(n_x, n_h, m, dtype, _BLOCK_BYTES if blas == 1 else _THREADED_BLOCK_BYTES, team)
-    team = max(1, min(team, -(-m // block)))
-    if not kernels.uses_blas(n_h, n_x):
-        context = contextlib.nullcontext()
-    elif n_threads is None and blas > 1:
-        context = contextlib.nullcontext()  # BLAS's own default
-    else:
-        context = limited_blas(blas)
-    return team, block, context
+        threads = default_threads() if step_flops >= _THREADED_MIN_FLOPS else 1
+    blas = kernels.uses_blas(n_h, n_x)
+    limit = gemm_single_thread_limit() if blas else 0
+    team = threads if kernels.team_enabled() and (limit or not blas) else 1
+    most = None
+    if team > 1 and blas:
+        most = int(limit // (n_h * n_x))
+        most -= most % 16
+        if most < _MIN_BLOCK:  # products too large for a block under the limit
+            most = None
+            if not _TEAM_IN_PIECES:
+                team = 1
+    if team > 1:
+        block = training_block(n_x, n_h, m, dtype, _BLOCK_BYTES, team, most)
+        team = max(1, min(team, -(-m // block)))
+    if team > 1:
+        return team, block, (_gemm_limit(kernels, limit) if blas else contextlib.nullcontext())
+    if threads > 1 and blas:
+        return 1, training_block(n_x, n_h, m, dtype, _THREADED_BLOCK_BYTES, 1), contextlib.nullcontext()
+    if not blas:
+        return 1, training_block(n_x, n_h, m, dtype, _BLOCK_BYTES, 1), contextlib.nullcontext()
+    # one thread: blocks under the single-thread size where a block of _MIN_BLOCK columns fits (whole
+    # products, no pieces), else pieces
+    limit = gemm_single_thread_limit()
+    most = int(limit // (n_h * n_x)) if limit else 0
+    most -= most % 16
+    block = training_block(n_x, n_h, m, dtype, _BLOCK_BYTES, 1, most if most >= _MIN_BLOCK else None)
+    return 1, block, blas_on_this_thread(kernels)

@@ -13,8 +13,12 @@ import numpy as np
 
 from . import _threads
 
-ACTIVATIONS = ("tanh", "relu", "leaky_relu", "sigmoid")
+# "logistic" is scikit-learn's name of "sigmoid".
+ACTIVATIONS = ("tanh", "relu", "leaky_relu", "sigmoid", "identity", "logistic")
 SOLVERS = ("gd", "sgd", "adam")
+# The estimators' solvers: the mini-batch ones and lbfgs (shallownet_fast._lbfgs).
+ESTIMATOR_SOLVERS = ("sgd", "adam", "lbfgs")
+LEARNING_RATE_SCHEDULES = ("constant", "invscaling", "adaptive")
 INITS = ("normal", "zeros", "xavier", "he")
 PARAM_KEYS = ("W1", "b1", "W2", "b2")
 GRAD_KEYS = ("dW1", "db1", "dW2", "db2")

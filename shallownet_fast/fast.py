@@ -150,7 +150,8 @@ def predict(parameters, X, *, activation="tanh"):
     (n_h, m), n_y, dt = (W1.shape[0], X.shape[1]), W2.shape[0], X.dtype
     A2 = np.empty((n_y, m), dt)
     block = _threads.predict_block(n_h, m, dt)
-    _PREDICT_PROBA[dt](*_kernel_args(X, W1, b1, W2, b2, activation), A2, np.empty((n_h + 1, block), dt))
+    with _threads.prediction_blas(None, X.shape[0], n_h, n_y, block, _core):
+        _PREDICT_PROBA[dt](*_kernel_args(X, W1, b1, W2, b2, activation), A2, np.empty((n_h + 1, block), dt))
     if n_y == 1:
         return A2 > 0.5
     return A2.argmax(axis=0)

@@ -112,6 +112,7 @@ def gemm_check(bint trans_a, bint trans_b,
               "op(A) of shape (M, K), M = C.shape[0]")
     _check_2d("B", B.shape, N if trans_b else K, K if trans_b else N,
               "op(B) of shape (K, N), K from A, N = C.shape[1]")
+    _need_blas()
     with nogil:
         gemm(trans_a, trans_b, <int> M, <int> N, <int> K, alpha, &A[0, 0], <int> A.shape[1],
              &B[0, 0], <int> B.shape[1], beta, &C[0, 0], <int> N)
@@ -147,6 +148,7 @@ def product_check(const floating[:, ::1] W not None,   # IN  (rows, K)
     _check_positive("K = W.shape[1]", W.shape[1])
     _check_2d("X", X.shape, W.shape[1], m, "(K, m), K = W.shape[1]")
     _check_2d("out", out.shape, W.shape[0], m, "(rows, m), rows = W.shape[0], m = X.shape[1]")
+    _need_blas()
     with nogil:
         _product(&W[0, 0], &X[0, 0], m, &out[0, 0], m, W.shape[0], W.shape[1], m, blas)
 

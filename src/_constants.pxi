@@ -3,16 +3,10 @@
 
 cdef extern from *:
     """
-    #ifdef _OPENMP
-    #define SNF_OPENMP 1
-    #else
-    #define SNF_OPENMP 0
-    #endif
     #ifndef SNF_DEBUG
     #define SNF_DEBUG 0
     #endif
     """
-    int SNF_OPENMP
     int SNF_DEBUG
 
 # Mini-batch solvers of train_epoch.
@@ -23,15 +17,32 @@ cdef enum:
 
 SOLVER_CODES = {"gd": SGD, "sgd": SGD, "adam": ADAM}
 
-# Hidden activations, numbered in the order of shallownet_fast._validation.ACTIVATIONS.
+# Hidden activations, numbered in the order of shallownet_fast._validation.ACTIVATIONS
+# ("logistic" is scikit-learn's name of "sigmoid": the same code).
 cdef enum:
     TANH = 0
     RELU = 1
     LEAKY_RELU = 2
     SIGMOID = 3
-    N_ACTIVATIONS = 4
+    IDENTITY = 4
+    N_ACTIVATIONS = 5
 
-ACTIVATION_CODES = {"tanh": TANH, "relu": RELU, "leaky_relu": LEAKY_RELU, "sigmoid": SIGMOID}
+ACTIVATION_CODES = {"tanh": TANH, "relu": RELU, "leaky_relu": LEAKY_RELU, "sigmoid": SIGMOID,
+                    "identity": IDENTITY, "logistic": SIGMOID}
+
+# Output layers of train_epoch: OUT_AUTO is a sigmoid for one output row and a
+# softmax otherwise (the classifier's single-label outputs); OUT_LOGISTIC a
+# sigmoid per row (multilabel); OUT_IDENTITY the identity with the halved squared
+# error (the regressor); OUT_SOFTMAX the column softmax (n_y >= 2; for train_epoch
+# the same as OUT_AUTO).
+cdef enum:
+    OUT_AUTO = 0
+    OUT_LOGISTIC = 1
+    OUT_IDENTITY = 2
+    OUT_SOFTMAX = 3
+    N_OUTPUTS = 4
+
+OUTPUT_CODES = {"auto": OUT_AUTO, "softmax": OUT_SOFTMAX, "logistic": OUT_LOGISTIC, "identity": OUT_IDENTITY}
 
 # When a product W @ X (W of rows x K) runs in BLAS rather than in the loop
 # nests here.  Measured with benches/crossover.py on the 2-core machine (AVX-512
@@ -45,15 +56,57 @@ BLAS_MIN_K = _BLAS_MIN_K
 BLAS_MIN_WORK = _BLAS_MIN_WORK
 
 
-def openmp_enabled():
-    """True when the extension was compiled with OpenMP.
+def team_enabled():
+    """True when the extension was built with POSIX threads: `train` can run a team of threads.
+
+    The team's threads are created for one call and joined before it returns
+    (src/_team.h); without POSIX threads `train` runs on the calling thread.
 
     Returns
     -------
     bool
-        Whether `train` can run a team of threads.
     """
-    return bool(SNF_OPENMP)
+    return bool(SNF_PTHREADS)
+
+
+def openmp_enabled():
+    """Whether `train` can run a team of threads: the same as team_enabled() (the name of older releases).
+
+    The kernels no longer use OpenMP; their team is of their own threads.
+
+    Returns
+    -------
+    bool
+    """
+    return bool(SNF_PTHREADS)
+
+
+def set_gemm_limit(double limit):
+    """Bound M * N * K of each BLAS product the kernels issue on the calling thread; returns the previous bound.
+
+    Larger products are computed in pieces below the bound (0: no bound).  The
+    bound belongs to the calling thread alone (thread-local): no other thread
+    sees it, and a team of `train` inherits it for the call.  With a BLAS that
+    runs products below a size on the calling thread only (OpenBLAS:
+    65536 * 4), a bound of that size keeps BLAS off its own threads without
+    touching its process-wide thread count.
+
+    Parameters
+    ----------
+    limit : float
+        The bound, >= 0.
+
+    Returns
+    -------
+    float
+        The calling thread's previous bound.
+    """
+    global snf_gemm_limit
+    if not limit >= 0:
+        raise ValueError(f"limit must be >= 0, got {limit!r}")
+    previous = snf_gemm_limit
+    snf_gemm_limit = limit
+    return previous
 
 
 def debug_build():

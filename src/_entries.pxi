@@ -54,6 +54,7 @@ def forward(const floating[:, ::1] X not None,     # IN  (n_x, m)
     _check_1d("tmp", tmp.shape[0], m, "(m,), m = X.shape[1]")
     if m == 0:
         return
+    _need_blas()
     with nogil:
         _hidden_forward(&X[0, 0], m, &W1[0, 0], &b1[0], &W2[0, 0], &Z1[0, 0], &A1[0, 0], m,
                         &Z2[0, 0], m, n_x, n_h, n_y, m, act)
@@ -166,6 +167,7 @@ def backward(const floating[:, ::1] X not None,    # IN  (n_x, m), m >= 1
     _check_1d("tmp", tmp.shape[0], m, "(m,), m = X.shape[1]")
     cdef floating fm = <floating> m
     cdef Py_ssize_t j, k
+    _need_blas()
     with nogil:
         for k in range(n_y):
             for j in range(m):
@@ -226,6 +228,7 @@ def predict_proba(const floating[:, ::1] X not None,   # IN  (n_x, m)
     _check_2d("A2", A2.shape, n_y, m, "(n_y, m), n_y = W2.shape[0], m = X.shape[1]")
     if H.shape[0] != n_h + 1 or (block < 1 and m > 0):
         _check_2d("H", H.shape, n_h + 1, max(block, 1), "(n_h + 1, block >= 1), n_h = W1.shape[0]")
+    _need_blas()
     with nogil:
         j0 = 0
         while j0 < m:

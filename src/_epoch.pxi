@@ -15,6 +15,59 @@ cdef void _gather_columns(const floating* A, Py_ssize_t lda, Py_ssize_t rows,
             o[c] = a[idx[c]]
 
 
+cdef void _epoch_output(floating* O, Py_ssize_t ld, const floating* b, Py_ssize_t n_y,
+                        Py_ssize_t n, int out, floating* tmp) noexcept nogil:
+    """O := the output layer's A2 from O = W2 @ A1: OUT_AUTO a sigmoid (n_y = 1) or the
+    column softmax of O + b; OUT_LOGISTIC a sigmoid per entry; OUT_IDENTITY O + b."""
+    cdef Py_ssize_t j, k
+    cdef floating* o
+    if out == OUT_AUTO or out == OUT_SOFTMAX:
+        _output_activation(O, O, ld, b, n_y, n, tmp)
+        return
+    for k in range(n_y):
+        o = O + k * ld
+        if out == OUT_IDENTITY:
+            for j in range(n):
+                o[j] = o[j] + b[k]
+        else:
+            for j in range(n):
+                o[j] = _sigmoid(o[j] + b[k])
+
+
+cdef void _epoch_loss_terms(const floating* A, Py_ssize_t lda, const floating* Y, Py_ssize_t ldy,
+                            Py_ssize_t n_y, Py_ssize_t n, int out, floating* tmp,
+                            floating* row) noexcept nogil:
+    """tmp[j] := each example's log-likelihood under the output layer `out`.
+
+    OUT_AUTO: _loss_terms.  OUT_LOGISTIC: the sum over the rows of _loss_terms of one row
+    (`row` holds n).  OUT_IDENTITY: -sum over k of (y - a)^2 / (2 n_y), so that the loss is
+    scikit-learn's halved squared error averaged over the outputs.
+    """
+    cdef Py_ssize_t j, k
+    cdef const floating* a
+    cdef const floating* y
+    cdef floating d
+    if out == OUT_AUTO or out == OUT_SOFTMAX:
+        _loss_terms(A, lda, Y, ldy, n_y, n, tmp)
+        return
+    for j in range(n):
+        tmp[j] = 0
+    for k in range(n_y):
+        a = A + k * lda
+        y = Y + k * ldy
+        if out == OUT_IDENTITY:
+            for j in range(n):
+                d = y[j] - a[j]
+                tmp[j] = tmp[j] - d * d
+        else:
+            _loss_terms(a, lda, y, ldy, 1, n, row)
+            for j in range(n):
+                tmp[j] = tmp[j] + row[j]
+    if out == OUT_IDENTITY:
+        for j in range(n):
+            tmp[j] = tmp[j] / (2 * <floating> n_y)
+
+
 cdef inline double _l2_penalty(const floating* W1, const floating* W2, Py_ssize_t n_x, Py_ssize_t n_h,
                                Py_ssize_t n_y, double alpha, double sw_sum) noexcept nogil:
     """MLP's L2 term of the loss: alpha / 2 * (|W1|^2 + |W2|^2) / sw."""
@@ -84,13 +137,17 @@ def train_epoch(const floating[:, ::1] X not None,     # IN  (n_x, m)
                 floating[::1] db1 not None,            # SCRATCH (n_h,)
                 floating[:, ::1] dW2 not None,         # SCRATCH (n_y, n_h)
                 floating[::1] db2 not None,            # SCRATCH (n_y,)
-                Py_ssize_t signal_every=0):
+                Py_ssize_t signal_every=0,
+                int out=OUT_AUTO):                     # the output layer, a value of OUTPUT_CODES
     """One epoch of mini-batch training, in place; returns sum over batches of loss_b * len(b).
 
     For a batch b (columns order[j0:j0 + batch_size]) with weights w, sw = sum(w):
     loss_b = -sum(w * log-likelihood) / sw + alpha / 2 * (|W1|^2 + |W2|^2) / sw;
     the output delta is (A2 - Y) * w; weight gradients are (sums + alpha * W) / sw and
     bias gradients sums / sw, as in scikit-learn's MLP; then one sgd or adam step.
+    The output layer `out` (OUTPUT_CODES): a sigmoid or softmax by n_y (the default),
+    a sigmoid per row (multilabel), or the identity with the squared error
+    sum((y - a)^2) / (2 n_y) as the negative log-likelihood (regression).
     """
     cdef Py_ssize_t n_x = X.shape[0], m = X.shape[1], n_h = W1.shape[0], n_y = W2.shape[0]
     cdef Py_ssize_t j0 = 0, n, k, batches = 0
@@ -110,6 +167,7 @@ def train_epoch(const floating[:, ::1] X not None,     # IN  (n_x, m)
     cdef Py_ssize_t q
     _check_network(X.shape, W1.shape, b1.shape[0], W2.shape, b2.shape[0], act)
     _check_code("solver", solver, N_SOLVERS, "SOLVER_CODES")
+    _check_code("out", out, N_OUTPUTS, "OUTPUT_CODES")
     _check_2d("Y", Y.shape, n_y, m, "(n_y, m), n_y = W2.shape[0], m = X.shape[1]")
     _check_1d("sw", sw.shape[0], m, "(m,), m = X.shape[1]")
     if shuffled:
@@ -130,6 +188,7 @@ def train_epoch(const floating[:, ::1] X not None,     # IN  (n_x, m)
     _check_2d("O", O.shape, n_y, batch_size, "(n_y, batch_size), n_y = W2.shape[0]")
     _check_1d("tmp", tmp.shape[0], batch_size, "(batch_size,)")
     _check_like_parameters("d", dW1.shape, db1.shape[0], dW2.shape, db2.shape[0], n_x, n_h, n_y)
+    _need_blas()
     params[:] = [&W1[0, 0], &b1[0], &W2[0, 0], &b2[0]]
     grads[:] = [&dW1[0, 0], &db1[0], &dW2[0, 0], &db2[0]]
     firsts[:] = [&mW1[0, 0], &mb1[0], &mW2[0, 0], &mb2[0]]
@@ -150,8 +209,9 @@ def train_epoch(const floating[:, ::1] X not None,     # IN  (n_x, m)
             fsw = <floating> sw_sum
             _hidden_forward(xb, ld, &W1[0, 0], &b1[0], &W2[0, 0], &H[0, 0], &H[0, 0], n,
                             &O[0, 0], n, n_x, n_h, n_y, n, act)
-            _output_activation(&O[0, 0], &O[0, 0], n, &b2[0], n_y, n, &tmp[0])
-            _loss_terms(&O[0, 0], n, yb, ld, n_y, n, &tmp[0])
+            _epoch_output(&O[0, 0], n, &b2[0], n_y, n, out, &tmp[0])
+            # D (dZ1) is not written before _hidden_backward: its first row serves as scratch here.
+            _epoch_loss_terms(&O[0, 0], n, yb, ld, n_y, n, out, &tmp[0], &D[0, 0])
             data = -_dot(&tmp[0], wb, n) / sw_sum
             l2 = _l2_penalty(&W1[0, 0], &W2[0, 0], n_x, n_h, n_y, alpha, sw_sum)
             total += (data + l2) * n

@@ -4,22 +4,15 @@
 # given as CSR (one example per row): Z1 = W1 @ X.T and dW1 = dZ1 @ X over
 # the stored entries only (predict_csr, loss_gradient_csr).
 
-# Output modes: the output activation and its loss.
-cdef enum:
-    OUT_LOGISTIC = 0  # a sigmoid per output unit; binary cross-entropy summed over the units
-    OUT_SOFTMAX = 1   # a column softmax (n_y >= 2); categorical cross-entropy
-    OUT_IDENTITY = 2  # the identity; squared error halved, averaged over the units
-    N_OUTPUTS = 3
-
-OUTPUT_CODES = {"logistic": OUT_LOGISTIC, "softmax": OUT_SOFTMAX, "identity": OUT_IDENTITY}
-
-
 cdef int _check_output(int output, Py_ssize_t n_y) except -1:
-    """Raise ValueError unless output is a known code, softmax with n_y >= 2."""
+    """The output mode of code `output` (OUTPUT_CODES; OUT_AUTO: logistic for one unit, softmax for
+    more); ValueError unless it is a known code, softmax with n_y >= 2."""
     _check_code("output", output, N_OUTPUTS, "OUTPUT_CODES")
+    if output == OUT_AUTO:
+        return OUT_LOGISTIC if n_y == 1 else OUT_SOFTMAX
     if output == OUT_SOFTMAX and n_y < 2:
         raise ValueError(f"the softmax output needs at least 2 output units, W2 has {n_y}")
-    return 0
+    return output
 
 
 cdef void _output_mode(floating* O, Py_ssize_t ld, const floating* b2, Py_ssize_t n_y,
@@ -171,7 +164,7 @@ def loss_gradient(const floating[:, ::1] X not None,    # IN  (n_x, m), m >= 1
     cdef Py_ssize_t block = H.shape[1], j0, n
     cdef double weighted = 0, loss
     _check_network(X.shape, W1.shape, b1.shape[0], W2.shape, b2.shape[0], act)
-    _check_output(output, n_y)
+    output = _check_output(output, n_y)
     _check_positive("m = X.shape[1]", m)
     _check_2d("Y", Y.shape, n_y, m, "(n_y, m), n_y = W2.shape[0], m = X.shape[1]")
     _check_1d("sw", sw.shape[0], m, "(m,), m = X.shape[1]")
@@ -353,7 +346,7 @@ def loss_gradient_csr(const floating[::1] data not None,      # IN  (nnz,) X's s
     x_shape[:] = [n_x, m]
     _check_csr(data, indices, indptr, n_x)
     _check_network(x_shape, W1.shape, b1.shape[0], W2.shape, b2.shape[0], act)
-    _check_output(output, n_y)
+    output = _check_output(output, n_y)
     _check_positive("m = indptr.shape[0] - 1", m)
     _check_2d("Y", Y.shape, n_y, m, "(n_y, m), n_y = W2.shape[0], m = indptr.shape[0] - 1")
     _check_1d("sw", sw.shape[0], m, "(m,), m = indptr.shape[0] - 1")
@@ -436,7 +429,7 @@ def predict_csr(const floating[::1] data not None,      # IN  (nnz,) X's stored 
     x_shape[:] = [n_x, m]
     _check_csr(data, indices, indptr, n_x)
     _check_network(x_shape, W1.shape, b1.shape[0], W2.shape, b2.shape[0], act)
-    _check_output(output, n_y)
+    output = _check_output(output, n_y)
     _check_2d("A2", A2.shape, n_y, m, "(n_y, m), n_y = W2.shape[0], m = indptr.shape[0] - 1")
     _check_2d("H", H.shape, n_h + 1, max(block, 1), "(n_h + 1, block >= 1), n_h = W1.shape[0]")
     _check_2d("WT", WT.shape, n_x, n_h, "(n_x, n_h), the shape of W1.T")
@@ -518,7 +511,7 @@ def train_epoch_csr(const floating[::1] data not None,      # IN  (nnz,) X's sto
     x_shape[:] = [n_x, m]
     _check_csr(data, indices, indptr, n_x)
     _check_network(x_shape, W1.shape, b1.shape[0], W2.shape, b2.shape[0], act)
-    _check_output(output, n_y)
+    output = _check_output(output, n_y)
     _check_code("solver", solver, N_SOLVERS, "SOLVER_CODES")
     _check_2d("Y", Y.shape, n_y, m, "(n_y, m), n_y = W2.shape[0], m = indptr.shape[0] - 1")
     _check_1d("sw", sw.shape[0], m, "(m,), m = indptr.shape[0] - 1")

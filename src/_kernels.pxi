@@ -16,6 +16,7 @@
 #                    over a block of columns
 #   _entries.pxi     forward, cost, backward, predict_proba
 #   _train.pxi       full-batch gradient descent (train), serial or a team
+#                    of threads of its own (_team.h)
 #   _epoch.pxi       one epoch of mini-batch sgd / adam (train_epoch)
 #   _gradient.pxi    output modes, the full-batch loss and gradient of MLP
 #                    (loss_gradient), a sparse (CSR) first layer
@@ -41,9 +42,56 @@ from cython cimport floating
 from libc.float cimport FLT_EPSILON, DBL_EPSILON
 from libc.math cimport copysign, copysignf, fabs, fabsf, sqrt, sqrtf
 from cpython.exc cimport PyErr_CheckSignals
-from cython.parallel cimport parallel, prange, threadid
 
-from _blas cimport gemm
+cdef extern from "_team.h" nogil:
+    ctypedef struct snf_team:
+        pass
+    ctypedef void (*snf_member_fn)(void* ctx, snf_team* team, Py_ssize_t t) noexcept nogil
+    Py_ssize_t snf_team_run(snf_member_fn fn, void* ctx, Py_ssize_t n)
+    Py_ssize_t snf_team_size(snf_team* team)
+    void snf_team_barrier(snf_team* team)
+    int SNF_PTHREADS
+    double snf_gemm_limit
+
+from cpython.pycapsule cimport PyCapsule_GetName, PyCapsule_GetPointer
+
+from _blas cimport gemm, snf_dgemm, snf_dgemm_t, snf_sgemm, snf_sgemm_t
+
+
+def _cython_blas():
+    """scipy.linalg.cython_blas, loaded from its file alone when it can be (scipy.linalg's Python layer
+    is not imported: only the scipy package its module needs), else imported as usual."""
+    import importlib.machinery
+    import importlib.util
+    import os
+    import sys
+
+    name = "scipy.linalg.cython_blas"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.find_spec("scipy")
+    for folder in (spec.submodule_search_locations or []) if spec is not None else []:
+        for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+            path = os.path.join(folder, "linalg", "cython_blas" + suffix)
+            if os.path.isfile(path):
+                loader = importlib.machinery.ExtensionFileLoader(name, path)
+                module = importlib.util.module_from_spec(importlib.util.spec_from_file_location(name, path, loader=loader))
+                loader.exec_module(module)
+                return module
+    from scipy.linalg import cython_blas
+
+    return cython_blas
+
+
+cdef inline void _need_blas() except *:
+    """Bind snf_sgemm and snf_dgemm to SciPy's, once (entries that may call gemm begin with this)."""
+    global snf_sgemm, snf_dgemm
+    if snf_dgemm != NULL and snf_sgemm != NULL:
+        return
+    capi = _cython_blas().__pyx_capi__
+    s, d = capi["sgemm"], capi["dgemm"]
+    snf_sgemm = <snf_sgemm_t> PyCapsule_GetPointer(s, PyCapsule_GetName(s))
+    snf_dgemm = <snf_dgemm_t> PyCapsule_GetPointer(d, PyCapsule_GetName(d))
 
 
 include "_constants.pxi"

@@ -69,6 +69,8 @@ cdef void _activate_row(const floating* z, floating* a, Py_ssize_t n, floating b
         _activate_loop(z, a, n, b, RELU)
     elif act == LEAKY_RELU:
         _activate_loop(z, a, n, b, LEAKY_RELU)
+    elif act == IDENTITY:
+        _activate_loop(z, a, n, b, IDENTITY)
     else:
         _activate_loop(z, a, n, b, SIGMOID)
 
@@ -108,6 +110,8 @@ cdef void _activate_output_row(const floating* z, floating* a, Py_ssize_t n, flo
         _activate_output_loop(z, a, n, b, RELU, w, o)
     elif act == LEAKY_RELU:
         _activate_output_loop(z, a, n, b, LEAKY_RELU, w, o)
+    elif act == IDENTITY:
+        _activate_output_loop(z, a, n, b, IDENTITY, w, o)
     else:
         _activate_output_loop(z, a, n, b, SIGMOID, w, o)
 
@@ -129,6 +133,8 @@ cdef void _delta_row(const floating* a, const floating* back, floating* d, Py_ss
         _delta_loop(a, back, d, n, RELU)
     elif act == LEAKY_RELU:
         _delta_loop(a, back, d, n, LEAKY_RELU)
+    elif act == IDENTITY:
+        _delta_loop(a, back, d, n, IDENTITY)
     else:
         _delta_loop(a, back, d, n, SIGMOID)
 
@@ -156,6 +162,8 @@ cdef void _delta_output_row(const floating* a, const floating* o, floating* d, P
         _delta_output_loop(a, o, d, n, w, RELU)
     elif act == LEAKY_RELU:
         _delta_output_loop(a, o, d, n, w, LEAKY_RELU)
+    elif act == IDENTITY:
+        _delta_output_loop(a, o, d, n, w, IDENTITY)
     else:
         _delta_output_loop(a, o, d, n, w, SIGMOID)
 

@@ -1,6 +1,6 @@
 # Full-batch gradient descent (the `train` entry of fast.nn_model): column
-# blocks of forward and backward, summed serially or by an OpenMP team, then
-# one update per iteration.
+# blocks of forward and backward, summed serially or by a team of threads of
+# the call's own (src/_team.h), then one update per iteration.
 
 cdef double _block_pass(const floating* X, const floating* Y, Py_ssize_t m, Py_ssize_t j0,
                         Py_ssize_t n, const floating* W1, const floating* b1,
@@ -78,6 +78,74 @@ cdef void _finish_iteration(floating* W1, floating* b1, floating* W2, floating* 
         loss[t] = 0
 
 
+ctypedef struct _TeamCall:
+    # The arguments of one team call of `train` (pointers of its dtype).
+    const void* X
+    const void* Y
+    void* W1
+    void* b1
+    void* W2
+    void* b2
+    void* H
+    void* D
+    void* O
+    void* tmp
+    void* G
+    double* loss
+    double* costs
+    Py_ssize_t n_x, n_h, n_y, m, block, n_blocks, first, count, cost_every
+    int act
+    double learning_rate
+
+
+cdef void _team_iterations(_TeamCall* c, snf_team* team, Py_ssize_t t, floating* W1) noexcept nogil:
+    """Member t's part of every iteration of a team call of `train` (W1 is c.W1, for the dtype).
+
+    The members share the blocks statically (member t: a run of consecutive
+    blocks, its own scratch and gradient sums G[t]); after a barrier member 0
+    adds the members' sums in member order into G[0] and updates the
+    parameters; a second barrier ends the iteration.
+    """
+    cdef Py_ssize_t threads = snf_team_size(team), it, q, r, start, stop, p, u
+    cdef Py_ssize_t n_h = c.n_h, n_x = c.n_x, n_y = c.n_y, block = c.block
+    cdef Py_ssize_t p_end = n_h * n_x + n_h + n_y * n_h + n_y
+    cdef floating* b1 = <floating*> c.b1
+    cdef floating* W2 = <floating*> c.W2
+    cdef floating* b2 = <floating*> c.b2
+    cdef floating* G = <floating*> c.G
+    cdef floating g
+    cdef bint want_cost
+    # blocks start .. stop - 1: runs of equal length, the first r one block longer
+    q, r = c.n_blocks // threads, c.n_blocks % threads
+    start = t * q + min(t, r)
+    stop = start + q + (1 if t < r else 0)
+    for it in range(c.first, c.first + c.count):
+        want_cost = c.cost_every > 0 and it % c.cost_every == 0
+        _train_blocks(<const floating*> c.X, <const floating*> c.Y, c.m, block, start, stop, W1, b1,
+                      W2, b2, c.act, want_cost, (<floating*> c.H) + t * n_h * block,
+                      (<floating*> c.D) + t * n_h * block, (<floating*> c.O) + t * n_y * block,
+                      (<floating*> c.tmp) + t * block, G + t * p_end, n_x, n_h, n_y, True, &c.loss[t])
+        snf_team_barrier(team)
+        if t == 0:
+            for p in range(p_end):
+                g = G[p]
+                for u in range(1, threads):
+                    g = g + G[u * p_end + p]
+                    G[u * p_end + p] = 0
+                G[p] = g
+            _finish_iteration(W1, b1, W2, b2, G, c.loss, threads, n_x, n_h, n_y,
+                              <floating> c.learning_rate, c.m, want_cost, c.costs, it - c.first)
+        snf_team_barrier(team)
+
+
+cdef void _team_member_double(void* c, snf_team* team, Py_ssize_t t) noexcept nogil:
+    _team_iterations(<_TeamCall*> c, team, t, <double*> (<_TeamCall*> c).W1)
+
+
+cdef void _team_member_float(void* c, snf_team* team, Py_ssize_t t) noexcept nogil:
+    _team_iterations(<_TeamCall*> c, team, t, <float*> (<_TeamCall*> c).W1)
+
+
 def train(const floating[:, ::1] X not None,   # IN  (n_x, m), m >= 1
           const floating[:, ::1] Y not None,   # IN  (n_y, m)
           floating[:, ::1] W1 not None,        # IN/OUT (n_h, n_x)
@@ -105,13 +173,15 @@ def train(const floating[:, ::1] X not None,   # IN  (n_x, m), m >= 1
     hidden layer stays in cache from the forward pass to the backward pass.
 
     With one thread (H.shape[0] == 1) the gradients are summed over the blocks
-    in order.  With several, an OpenMP team shares the blocks (a static
-    schedule: each thread a fixed run of consecutive blocks, and its own
-    scratch and gradient sums) and then the parameters, each the sum of the
-    threads' sums in thread order: results are reproducible for a given thread
-    count, and differ between thread counts by summation order only.  The
-    caller limits BLAS to one thread, so that no BLAS thread competes with the
-    team.
+    in order.  With several, a team of threads created for this call and
+    joined before it returns (src/_team.h; fewer if the system refuses a
+    thread) shares the blocks (each thread a fixed run of consecutive blocks,
+    and its own scratch and gradient sums) and then the parameters, each the
+    sum of the threads' sums in thread order: results are reproducible for a
+    given thread count, and differ between thread counts by summation order
+    only.  Every member inherits the calling thread's bound on BLAS products
+    (set_gemm_limit): the caller sizes the blocks under it, so that BLAS runs
+    each product on the member's own thread.
 
     With signal_every > 0 (one thread only), Python's signal handlers run
     after every signal_every blocks (the GIL taken for that moment only), so
@@ -192,6 +262,7 @@ def train(const floating[:, ::1] X not None,   # IN  (n_x, m), m >= 1
     cdef floating* pW2 = &W2[0, 0]
     cdef floating* pb2 = &b2[0]
     cdef double* pcosts = &costs[0] if costs.shape[0] > 0 else NULL
+    _need_blas()
     with nogil:
         for t in range(threads):
             loss[t] = 0
@@ -218,23 +289,14 @@ def train(const floating[:, ::1] X not None,   # IN  (n_x, m), m >= 1
                 _finish_iteration(pW1, pb1, pW2, pb2, &G[0, 0], &loss[0], 1, n_x, n_h, n_y, lr,
                                   m, want_cost, pcosts, it - first)
         return
-    it, want_cost = first, False  # (private in the team; set here for the compiler's sake)
-    with nogil, parallel(num_threads=threads):
-        for it in range(first, first + count):
-            want_cost = cost_every > 0 and it % cost_every == 0
-            for b in prange(n_blocks, schedule="static"):
-                t = threadid()
-                _train_blocks(&X[0, 0], &Y[0, 0], m, block, b, b + 1, pW1, pb1, pW2, pb2, act,
-                              want_cost, &H[t, 0, 0], &D[t, 0, 0], &O[t, 0, 0], &tmp[t, 0],
-                              &G[t, 0], n_x, n_h, n_y, True, &loss[t])
-            # (every block done: prange ends with a barrier) the threads' sums,
-            # in thread order, into G[0]
-            for p in prange(p_end, schedule="static"):
-                g = G[0, p]
-                for t in range(1, threads):
-                    g = g + G[t, p]
-                    G[t, p] = 0
-                G[0, p] = g
-            for b in prange(1, schedule="static"):  # one thread: the update, and the cost
-                _finish_iteration(pW1, pb1, pW2, pb2, &G[0, 0], &loss[0], threads, n_x, n_h, n_y,
-                                  lr, m, want_cost, pcosts, it - first)
+    cdef _TeamCall call
+    call.X, call.Y, call.W1, call.b1, call.W2, call.b2 = &X[0, 0], &Y[0, 0], pW1, pb1, pW2, pb2
+    call.H, call.D, call.O, call.tmp, call.G = &H[0, 0, 0], &D[0, 0, 0], &O[0, 0, 0], &tmp[0, 0], &G[0, 0]
+    call.loss, call.costs = &loss[0], pcosts
+    call.n_x, call.n_h, call.n_y, call.m, call.block, call.n_blocks = n_x, n_h, n_y, m, block, n_blocks
+    call.act, call.learning_rate, call.first, call.count, call.cost_every = act, learning_rate, first, count, cost_every
+    with nogil:
+        if floating is float:
+            snf_team_run(_team_member_float, &call, threads)
+        else:
+            snf_team_run(_team_member_double, &call, threads)

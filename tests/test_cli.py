@@ -519,7 +519,7 @@ def test_cli_model_loads_in_the_estimator(tmp_path, flower_csv):
     run(tmp_path, "predict", "m.npz", data.name, "--out", "p.csv")
     est = ShallowNetClassifier.load(tmp_path / "m.npz")
     X, _ = datasets.load_planar_dataset()
-    assert est.classes_.tolist() == ["blue", "red"] and est.activation == "tanh" and est.hidden_units == 4
+    assert est.classes_.tolist() == ["blue", "red"] and est.activation == "tanh" and est.hidden_layer_sizes == (4,)
     np.testing.assert_array_equal(est.predict(X.T), read_predictions(tmp_path / "p.csv")[1])
     for backend in ("fast", "reference"):  # and training goes on from it
         est2 = ShallowNetClassifier.load(tmp_path / "m.npz").set_params(backend=backend, max_iter=5, warm_start=True)
@@ -537,7 +537,7 @@ def test_estimator_model_predicts_on_the_command_line(tmp_path, backend, kind):
     X = rng.standard_normal((90, 3))
     codes = np.argmax(X @ rng.standard_normal((3, 3)), axis=1)
     y = {"str": np.array(["ant", "bee", "cat"]), "int": np.array([-1, 5, 7]), "float": np.array([1.0, 2.0, 3.0])}[kind][codes]
-    est = ShallowNetClassifier(hidden_units=6, max_iter=30, backend=backend, random_state=0, learning_rate=0.01)
+    est = ShallowNetClassifier(hidden_layer_sizes=(6,), max_iter=30, backend=backend, random_state=0, learning_rate_init=0.01)
     import warnings
 
     with warnings.catch_warnings():

@@ -107,20 +107,13 @@ def test_sklearn_compatible(estimator, check):
 
 def _mlp_twin(**kw):
     """The MLPClassifier with the same settings as ShallowNetClassifier(**kw)."""
-    names = {
-        "hidden_units": "hidden_layer_sizes",
-        "learning_rate": "learning_rate_init",
-        "nesterov": "nesterovs_momentum",
-    }
     out = {}
     for k, v in kw.items():
-        if k == "hidden_units":
-            v = (v,)
         if k == "activation" and v == "sigmoid":
             v = "logistic"
         if k == "solver" and v == "gd":
             v = "sgd"
-        out[names.get(k, k)] = v
+        out[k] = v
     return MLPClassifier(**out)
 
 
@@ -129,7 +122,7 @@ def _mlp_twin(**kw):
 def test_same_model_as_mlpclassifier(solver, activation):
     """Same settings, same random_state: MLPClassifier's weights, loss curve and stopping epoch."""
     X, y = make_classification(n_samples=300, n_features=6, n_informative=4, n_classes=3, random_state=1)
-    kw = dict(hidden_units=12, activation=activation, solver=solver, learning_rate=0.01, batch_size=50,
+    kw = dict(hidden_layer_sizes=(12,), activation=activation, solver=solver, learning_rate_init=0.01, batch_size=50,
               max_iter=60, alpha=1e-3, random_state=3)  # fmt: skip
     ours = quiet_fit(ShallowNetClassifier(**kw), X, y)
     theirs = quiet_fit(_mlp_twin(**kw), X, y)
@@ -143,7 +136,8 @@ def test_same_model_as_mlpclassifier(solver, activation):
 
 def test_gd_is_mlpclassifier_full_batch_sgd():
     X, y = flower()
-    kw = dict(hidden_units=8, activation="tanh", solver="gd", learning_rate=0.05, max_iter=40, random_state=0)
+    kw = dict(hidden_layer_sizes=(8,), activation="tanh", solver="gd", learning_rate_init=0.05, max_iter=40,
+        random_state=0)
     ours = quiet_fit(ShallowNetClassifier(**kw), X, y)
     theirs = quiet_fit(_mlp_twin(**kw, batch_size=X.shape[0], shuffle=False), X, y)
     np.testing.assert_allclose(ours.loss_curve_, theirs.loss_curve_, rtol=1e-9)
@@ -154,7 +148,7 @@ def test_gd_is_mlpclassifier_full_batch_sgd():
 def test_early_stopping_matches_mlpclassifier_binary():
     """Binary labels: the same stratified split, validation scores and restored best weights."""
     X, y = make_moons(n_samples=400, noise=0.25, random_state=0)
-    kw = dict(hidden_units=10, solver="adam", learning_rate=0.02, max_iter=200, early_stopping=True,
+    kw = dict(hidden_layer_sizes=(10,), solver="adam", learning_rate_init=0.02, max_iter=200, early_stopping=True,
               n_iter_no_change=5, random_state=7)  # fmt: skip
     ours = quiet_fit(ShallowNetClassifier(**kw), X, y)
     theirs = quiet_fit(_mlp_twin(**kw), X, y)
@@ -168,9 +162,9 @@ def test_early_stopping_matches_mlpclassifier_binary():
 @pytest.mark.parametrize(
     "name, kw",
     [
-        ("flower", dict(hidden_units=10, activation="tanh", learning_rate=0.02, max_iter=400)),
-        ("moons", dict(hidden_units=20, learning_rate=0.01, max_iter=300)),
-        ("blobs3", dict(hidden_units=20, learning_rate=0.01, max_iter=300)),
+        ("flower", dict(hidden_layer_sizes=(10,), activation="tanh", learning_rate_init=0.02, max_iter=400)),
+        ("moons", dict(hidden_layer_sizes=(20,), learning_rate_init=0.01, max_iter=300)),
+        ("blobs3", dict(hidden_layer_sizes=(20,), learning_rate_init=0.01, max_iter=300)),
     ],
 )
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -199,7 +193,8 @@ def test_accuracy_at_least_mlpclassifier(name, kw, backend):
 def test_fast_matches_reference(solver, dtype):
     X, y = make_classification(n_samples=400, n_features=12, n_informative=6, n_classes=3, random_state=0)
     X = X.astype(dtype)
-    kw = dict(hidden_units=16, solver=solver, activation="tanh", learning_rate=0.01 if solver == "adam" else 0.1,
+    kw = dict(hidden_layer_sizes=(16,), solver=solver, activation="tanh",
+        learning_rate_init=0.01 if solver == "adam" else 0.1,
               batch_size=64, max_iter=8, tol=-np.inf, random_state=0)  # fmt: skip
     fast = quiet_fit(ShallowNetClassifier(backend="fast", **kw), X, y)
     ref = quiet_fit(ShallowNetClassifier(backend="reference", **kw), X, y)
@@ -268,7 +263,7 @@ def test_engine_step_is_the_gradient(backend, n_y):
 def test_integer_weights_equal_repeated_rows(backend):
     X, y = three_blobs(60, seed=2)
     w = np.random.default_rng(0).integers(0, 4, len(y))
-    kw = dict(hidden_units=8, solver="gd", learning_rate=0.05, max_iter=30, tol=-np.inf, backend=backend,
+    kw = dict(hidden_layer_sizes=(8,), solver="gd", learning_rate_init=0.05, max_iter=30, tol=-np.inf, backend=backend,
               random_state=0)  # fmt: skip
     weighted = quiet_fit(ShallowNetClassifier(**kw), X, y, sample_weight=w)
     repeated = quiet_fit(ShallowNetClassifier(**kw), np.repeat(X, w, axis=0), np.repeat(y, w))
@@ -280,7 +275,8 @@ def test_integer_weights_equal_repeated_rows(backend):
 @pytest.mark.parametrize("solver", SOLVERS)
 def test_partial_fit_k_times_equals_fit_max_iter_k(solver, backend):
     X, y = three_blobs(250)
-    kw = dict(hidden_units=10, solver=solver, learning_rate=0.01, batch_size=32, shuffle=False, tol=-np.inf,
+    kw = dict(hidden_layer_sizes=(10,), solver=solver, learning_rate_init=0.01, batch_size=32, shuffle=False,
+        tol=-np.inf,
               n_iter_no_change=1000, backend=backend, random_state=4)  # fmt: skip
     k = 5
     with pytest.warns(ConvergenceWarning, match="maximum number of epochs"):
@@ -298,7 +294,8 @@ def test_partial_fit_k_times_equals_fit_max_iter_k(solver, backend):
 @pytest.mark.parametrize("solver", SOLVERS)
 def test_warm_start_continues_the_optimizer(solver):
     X, y = three_blobs(200)
-    kw = dict(hidden_units=10, solver=solver, learning_rate=0.01, batch_size=40, shuffle=False, tol=-np.inf,
+    kw = dict(hidden_layer_sizes=(10,), solver=solver, learning_rate_init=0.01, batch_size=40, shuffle=False,
+        tol=-np.inf,
               random_state=1)  # fmt: skip
     once = quiet_fit(ShallowNetClassifier(max_iter=6, **kw), X, y)
     twice = quiet_fit(ShallowNetClassifier(max_iter=4, warm_start=True, **kw), X, y)
@@ -309,11 +306,11 @@ def test_warm_start_continues_the_optimizer(solver):
 
 def test_partial_fit_chunks_with_missing_classes_and_weights():
     X, y = three_blobs(300)
-    clf = ShallowNetClassifier(hidden_units=16, learning_rate=0.01, random_state=0)
+    clf = ShallowNetClassifier(hidden_layer_sizes=(16,), learning_rate_init=0.01, random_state=0)
     order = np.argsort(y, kind="stable")  # chunks each hold one or two classes
     for _ in range(30):
         for chunk in np.array_split(order, 6):
-            clf.partial_fit(X[chunk], y[chunk], classes=[0, 1, 2], sample_weight=np.full(len(chunk), 2.0))
+            clf.partial_fit(X[chunk], y[chunk], sample_weight=np.full(len(chunk), 2.0), classes=[0, 1, 2])
     assert list(clf.classes_) == [0, 1, 2]
     assert clf.stop_reason_ == "partial_fit"
     assert clf.score(X, y) > 0.8
@@ -325,7 +322,7 @@ def test_partial_fit_chunks_with_missing_classes_and_weights():
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_float32_stays_float32(backend):
     X, y = three_blobs(100)
-    small = dict(hidden_units=5, max_iter=3, backend=backend, random_state=0)
+    small = dict(hidden_layer_sizes=(5,), max_iter=3, backend=backend, random_state=0)
     clf = quiet_fit(ShallowNetClassifier(**small), X.astype(np.float32), y)
     assert all(a.dtype == np.float32 for a in weights_of(clf))
     assert clf.predict_proba(X.astype(np.float32)).dtype == np.float32
@@ -351,7 +348,7 @@ def test_read_only_input(tmp_path, backend, order):
     yr.setflags(write=False)
     w = np.ones(len(y))
     w.setflags(write=False)
-    clf = ShallowNetClassifier(hidden_units=6, max_iter=5, backend=backend, random_state=0)
+    clf = ShallowNetClassifier(hidden_layer_sizes=(6,), max_iter=5, backend=backend, random_state=0)
     quiet_fit(clf, Xm, yr, sample_weight=w)
     clf.partial_fit(Xm, yr)
     assert clf.predict(Xm).shape == (len(y),)
@@ -372,7 +369,7 @@ def test_read_only_input(tmp_path, backend, order):
 def test_labels_of_any_kind(labels):
     X, codes = make_blobs(n_samples=40 * len(labels), centers=len(labels), n_features=3, random_state=0)
     y = labels[codes]
-    clf = ShallowNetClassifier(hidden_units=8, learning_rate=0.05, max_iter=200, random_state=0).fit(X, y)
+    clf = ShallowNetClassifier(hidden_layer_sizes=(8,), learning_rate_init=0.05, max_iter=200, random_state=0).fit(X, y)
     # unique_labels turns an object array of strings into a str array; other dtypes stay.
     assert clf.classes_.dtype.kind == "U" if labels.dtype == object else clf.classes_.dtype == labels.dtype
     assert list(clf.classes_) == sorted(labels.tolist())
@@ -390,7 +387,8 @@ def test_labels_of_any_kind(labels):
 
 def test_predict_log_proba_stays_finite():
     X, y = make_blobs(n_samples=100, centers=2, n_features=2, random_state=0)
-    clf = quiet_fit(ShallowNetClassifier(hidden_units=8, learning_rate=0.05, max_iter=50, random_state=0), X, y)
+    clf = quiet_fit(ShallowNetClassifier(hidden_layer_sizes=(8,), learning_rate_init=0.05, max_iter=50,
+        random_state=0), X, y)
     far = X * 1e4
     assert np.all(np.isfinite(clf.predict_log_proba(far)))
 
@@ -399,7 +397,7 @@ def test_dataframe_feature_names():
     pd = pytest.importorskip("pandas")
     X, y = three_blobs(90)
     df = pd.DataFrame(X, columns=["a", "b", "c", "d"])
-    clf = quiet_fit(ShallowNetClassifier(hidden_units=4, max_iter=5, random_state=0), df, pd.Series(y))
+    clf = quiet_fit(ShallowNetClassifier(hidden_layer_sizes=(4,), max_iter=5, random_state=0), df, pd.Series(y))
     assert list(clf.feature_names_in_) == ["a", "b", "c", "d"]
     with pytest.warns(UserWarning, match="feature names"):
         np.testing.assert_array_equal(clf.predict(df), clf.predict(X))
@@ -407,7 +405,8 @@ def test_dataframe_feature_names():
 
 def test_pipeline():
     X, y = three_blobs(200)
-    pipe = make_pipeline(StandardScaler(), ShallowNetClassifier(hidden_units=16, learning_rate=0.01, random_state=0))
+    pipe = make_pipeline(StandardScaler(), ShallowNetClassifier(hidden_layer_sizes=(16,), learning_rate_init=0.01,
+        random_state=0))
     quiet_fit(pipe, X, y)
     assert pipe.score(X, y) > 0.85
 
@@ -417,8 +416,8 @@ def test_grid_search_two_jobs_string_labels():
     X, codes = make_blobs(n_samples=120, centers=2, n_features=3, cluster_std=2.0, random_state=0)
     y = np.array(["no", "yes"])[codes]
     grid = GridSearchCV(
-        ShallowNetClassifier(learning_rate=0.02, max_iter=400, random_state=0),
-        {"hidden_units": [4, 8], "activation": ["relu", "tanh"]},
+        ShallowNetClassifier(learning_rate_init=0.02, max_iter=400, random_state=0),
+        {"hidden_layer_sizes": [(4,), (8,)], "activation": ["relu", "tanh"]},
         cv=2,
         n_jobs=2,
         error_score="raise",
@@ -434,13 +433,18 @@ def test_grid_search_two_jobs_string_labels():
 @pytest.mark.parametrize(
     "params, error, match",
     [
-        ({"hidden_units": 0}, ValueError, "hidden_units"),
-        ({"hidden_units": 2.5}, TypeError, "hidden_units"),
-        ({"activation": "identity"}, ValueError, "activation"),
-        ({"solver": "lbfgs"}, ValueError, "solver"),
+        ({"hidden_layer_sizes": 0}, ValueError, "hidden_layer_sizes"),
+        ({"hidden_layer_sizes": 2.5}, TypeError, "hidden_layer_sizes"),
+        ({"activation": "softplus"}, ValueError, "activation"),
+        ({"hidden_layer_sizes": (4, 4)}, ValueError, "hidden_layer_sizes"),
+        ({"class_weight": "even"}, ValueError, "class_weight"),
+        ({"max_fun": 0}, ValueError, "max_fun"),
+        ({"power_t": -1.0}, ValueError, "power_t"),
+        ({"solver": "newton"}, ValueError, "solver"),
         ({"backend": "gpu"}, ValueError, "backend"),
-        ({"learning_rate": 0.0}, ValueError, "learning_rate"),
-        ({"learning_rate": np.inf}, ValueError, "learning_rate"),
+        ({"learning_rate_init": 0.0}, ValueError, "learning_rate_init"),
+        ({"learning_rate_init": np.inf}, ValueError, "learning_rate_init"),
+        ({"learning_rate": "optimal"}, ValueError, "learning_rate"),
         ({"batch_size": 0}, ValueError, "batch_size"),
         ({"batch_size": "all"}, ValueError, "batch_size"),
         ({"max_iter": 0}, ValueError, "max_iter"),
@@ -468,7 +472,7 @@ def test_bad_parameters(params, error, match):
 
 def test_bad_input():
     X, y = three_blobs(60)
-    clf = ShallowNetClassifier(hidden_units=4, max_iter=3, random_state=0)
+    clf = ShallowNetClassifier(hidden_layer_sizes=(4,), max_iter=3, random_state=0)
     with pytest.raises(NotFittedError):
         clf.predict(X)
     bad = X.copy()
@@ -501,8 +505,8 @@ def test_bad_input():
         clf.predict(bad)
     with pytest.raises(ValueError, match="warm_start"):
         quiet_fit(clf.set_params(warm_start=True), X, np.where(y == 2, 1, y))
-    with pytest.raises(ValueError, match="hidden_units"):
-        quiet_fit(clf.set_params(hidden_units=5), X, y)
+    with pytest.raises(ValueError, match="hidden_layer_sizes"):
+        quiet_fit(clf.set_params(hidden_layer_sizes=(5,)), X, y)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -518,7 +522,7 @@ def test_bad_input():
 def test_predictions_check_the_hyperparameters_they_use(backend, params, match):
     """set_params after fit: every prediction entry refuses a bad value instead of predicting with another."""
     X, y = three_blobs(60)
-    clf = quiet_fit(ShallowNetClassifier(hidden_units=4, max_iter=3, backend=backend, random_state=0), X, y)
+    clf = quiet_fit(ShallowNetClassifier(hidden_layer_sizes=(4,), max_iter=3, backend=backend, random_state=0), X, y)
     expected = clf.predict_proba(X)
     clf.set_params(**params)
     for method in (clf.predict, clf.predict_proba, clf.predict_log_proba, clf.decision_function):
@@ -546,7 +550,7 @@ def test_hyperparameters_are_checked_even_when_scikit_learn_skips_validation():
     with sklearn.config_context(skip_parameter_validation=True):
         with pytest.raises(ValueError, match="activation"):
             ShallowNetClassifier(activation="bogus").fit(X, y)
-        clf = ShallowNetClassifier(hidden_units=4).partial_fit(X, y, classes=[0, 1, 2])
+        clf = ShallowNetClassifier(hidden_layer_sizes=(4,)).partial_fit(X, y, classes=[0, 1, 2])
         with pytest.raises(ValueError, match="backend"):
             clf.set_params(backend="nope").partial_fit(X, y)
 
@@ -555,9 +559,10 @@ def test_hyperparameters_are_checked_even_when_scikit_learn_skips_validation():
 def test_numpy_numbers_are_accepted(backend):
     """NumPy integers wherever Python integers are accepted (and NumPy floats for the reals)."""
     X, y = three_blobs(90)
-    ints = dict(hidden_units=np.int64(4), max_iter=np.int32(3), batch_size=np.int64(32), n_iter_no_change=np.uint8(2),
+    ints = dict(hidden_layer_sizes=np.int64(4), max_iter=np.int32(3), batch_size=np.int64(32),
+        n_iter_no_change=np.uint8(2),
                 n_threads=np.int64(1), verbose=np.int64(0), random_state=np.int64(0))  # fmt: skip
-    reals = dict(learning_rate=np.float32(0.01), momentum=np.float64(0.8), beta_1=np.float32(0.5),
+    reals = dict(learning_rate_init=np.float32(0.01), momentum=np.float64(0.8), beta_1=np.float32(0.5),
                  beta_2=np.float64(0.9), epsilon=np.float32(1e-7), alpha=np.int64(0), tol=np.int64(0),
                  validation_fraction=np.float32(0.2), max_time=np.int64(100))  # fmt: skip
     python = {k: v.item() for k, v in {**ints, **reals}.items()}
@@ -575,11 +580,11 @@ def test_numpy_numbers_are_accepted(backend):
 @pytest.mark.parametrize(
     "params",
     [
-        {"hidden_units": True},
+        {"hidden_layer_sizes": True},
         {"max_iter": np.True_},
         {"batch_size": False},
         {"n_threads": True},
-        {"learning_rate": True},
+        {"learning_rate_init": True},
         {"alpha": False},
         {"tol": True},
         {"verbose": -1},
@@ -598,7 +603,7 @@ def test_booleans_are_not_numbers_and_other_stricter_checks(params):
 
 def test_partial_fit_errors():
     X, y = three_blobs(60)
-    clf = ShallowNetClassifier(hidden_units=4)
+    clf = ShallowNetClassifier(hidden_layer_sizes=(4,))
     with pytest.raises(ValueError, match="classes must be passed"):
         clf.partial_fit(X, y)
     with pytest.raises(ValueError, match="not in classes_"):
@@ -617,10 +622,10 @@ def test_partial_fit_errors():
 def test_divergence_names_the_learning_rate_and_undoes_the_call(backend):
     X, y = three_blobs(200)
     X = X.astype(np.float32)  # float32 overflows sooner
-    kw = dict(hidden_units=20, solver="sgd", backend=backend, random_state=0)
-    clf = ShallowNetClassifier(learning_rate=1e6, max_iter=20, **kw)
+    kw = dict(hidden_layer_sizes=(20,), solver="sgd", backend=backend, random_state=0)
+    clf = ShallowNetClassifier(learning_rate_init=1e6, max_iter=20, **kw)
     with np.errstate(all="ignore"):  # NumPy's overflow warnings on the way to inf
-        with pytest.raises(FloatingPointError, match="learning_rate=1000000.0"):
+        with pytest.raises(FloatingPointError, match="learning_rate_init=1000000.0"):
             clf.fit(X, y)
     with pytest.raises(NotFittedError):
         clf.predict(X)
@@ -628,7 +633,7 @@ def test_divergence_names_the_learning_rate_and_undoes_the_call(backend):
     good = quiet_fit(ShallowNetClassifier(max_iter=3, **kw), X, y)
     before = [a.copy() for a in weights_of(good)]
     curve = list(good.loss_curve_)
-    good.set_params(warm_start=True, learning_rate=1e6, max_iter=20)
+    good.set_params(warm_start=True, learning_rate_init=1e6, max_iter=20)
     with np.errstate(all="ignore"), pytest.raises(FloatingPointError, match="learning_rate"):
         good.fit(X, y)
     for a, b in zip(weights_of(good), before):
@@ -643,7 +648,7 @@ def test_convergence_warning_once_at_max_iter():
     X, y = three_blobs(100)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        clf = ShallowNetClassifier(hidden_units=4, max_iter=7, tol=-np.inf, random_state=0).fit(X, y)
+        clf = ShallowNetClassifier(hidden_layer_sizes=(4,), max_iter=7, tol=-np.inf, random_state=0).fit(X, y)
     assert [w.category for w in caught] == [ConvergenceWarning]
     assert clf.n_iter_ == 7 and clf.stop_reason_ == "max_iter"
 
@@ -651,7 +656,8 @@ def test_convergence_warning_once_at_max_iter():
 def test_stopping_rule_without_early_stopping():
     """Stops after n_iter_no_change + 1 epochs in a row that do not beat best_loss_ - tol (no warning)."""
     X, y = three_blobs(200)
-    clf = ShallowNetClassifier(hidden_units=8, learning_rate=0.01, tol=0.05, n_iter_no_change=3, random_state=0)
+    clf = ShallowNetClassifier(hidden_layer_sizes=(8,), learning_rate_init=0.01, tol=0.05, n_iter_no_change=3,
+        random_state=0)
     clf.fit(X, y)  # would raise (filterwarnings=error) if it warned
     assert clf.stop_reason_ == "converged"
     curve, best, count = clf.loss_curve_, np.inf, 0
@@ -669,7 +675,8 @@ def test_early_stopping_restores_the_best_epoch():
     def record(est):
         seen.append([a.copy() for a in weights_of(est)])
 
-    clf = ShallowNetClassifier(hidden_units=8, learning_rate=0.05, early_stopping=True, validation_fraction=0.2,
+    clf = ShallowNetClassifier(hidden_layer_sizes=(8,), learning_rate_init=0.05, early_stopping=True,
+        validation_fraction=0.2,
                                n_iter_no_change=4, tol=0.0, random_state=0, callback=record)  # fmt: skip
     quiet_fit(clf, X, y)
     scores = clf.validation_scores_
@@ -688,10 +695,10 @@ def test_callback_and_max_time_stop():
         calls.append(est.n_iter_)
         return est.n_iter_ == 3
 
-    clf = ShallowNetClassifier(hidden_units=4, tol=-np.inf, random_state=0, callback=stop_at_3)
+    clf = ShallowNetClassifier(hidden_layer_sizes=(4,), tol=-np.inf, random_state=0, callback=stop_at_3)
     clf.fit(X, y)
     assert calls == [1, 2, 3] and clf.n_iter_ == 3 and clf.stop_reason_ == "callback"
-    clf = ShallowNetClassifier(hidden_units=4, tol=-np.inf, random_state=0, max_time=1e-9).fit(X, y)
+    clf = ShallowNetClassifier(hidden_layer_sizes=(4,), tol=-np.inf, random_state=0, max_time=1e-9).fit(X, y)
     assert clf.n_iter_ == 1 and clf.stop_reason_ == "max_time"
 
 
@@ -702,7 +709,7 @@ def test_keyboard_interrupt_keeps_a_usable_model(monkeypatch):
         if est.n_iter_ == 3:
             raise KeyboardInterrupt
 
-    clf = ShallowNetClassifier(hidden_units=4, tol=-np.inf, random_state=0, callback=interrupt)
+    clf = ShallowNetClassifier(hidden_layer_sizes=(4,), tol=-np.inf, random_state=0, callback=interrupt)
     with pytest.warns(UserWarning, match="interrupted"):
         clf.fit(X, y)
     assert clf.n_iter_ == 3 and clf.stop_reason_ == "interrupted" and len(clf.loss_curve_) == 3
@@ -719,7 +726,7 @@ def test_keyboard_interrupt_keeps_a_usable_model(monkeypatch):
         return real(*args, **kwargs)
 
     monkeypatch.setattr(_minibatch, "run_epoch", flaky)
-    clf = ShallowNetClassifier(hidden_units=4, tol=-np.inf, random_state=0)
+    clf = ShallowNetClassifier(hidden_layer_sizes=(4,), tol=-np.inf, random_state=0)
     with pytest.warns(UserWarning, match="interrupted"):
         clf.fit(X, y)
     assert clf.n_iter_ == 4 and np.all(np.isfinite(clf.predict_proba(X)))
@@ -737,7 +744,8 @@ def test_verbose_progress(capsys, monkeypatch, bar):
     else:
         monkeypatch.setitem(sys.modules, "tqdm.auto", None)  # import fails: the plain lines
     X, y = three_blobs(100)
-    quiet_fit(ShallowNetClassifier(hidden_units=4, max_iter=3, early_stopping=True, verbose=True, random_state=0), X, y)
+    quiet_fit(ShallowNetClassifier(hidden_layer_sizes=(4,), max_iter=3, early_stopping=True, verbose=2,
+        random_state=0), X, y)
     out = capsys.readouterr()
     text = out.out + out.err
     if bar:
@@ -745,6 +753,22 @@ def test_verbose_progress(capsys, monkeypatch, bar):
     else:
         assert "Epoch 3/3: loss = " in out.out and "validation score = " in out.out
     assert "max_iter=3" in text
+
+
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_verbose_prints_mlpclassifier_lines(capsys, early_stopping):
+    """verbose=True prints MLPClassifier's lines: "Iteration N, loss = ..." (and "Validation score: ...")."""
+    X, y = three_blobs(100)
+    kw = dict(hidden_layer_sizes=(4,), max_iter=3, early_stopping=early_stopping, verbose=True, random_state=0)
+    quiet_fit(MLPClassifier(**kw), X, y)
+    theirs = capsys.readouterr().out.splitlines()
+    quiet_fit(ShallowNetClassifier(**kw), X, y)
+    ours = capsys.readouterr().out.splitlines()
+    assert len(ours) == len(theirs) == (6 if early_stopping else 3)
+    for a, b in zip(ours, theirs):
+        head_a, _, value_a = a.rpartition(" ")
+        head_b, _, value_b = b.rpartition(" ")
+        assert head_a == head_b and float(value_a) == pytest.approx(float(value_b), rel=1e-6, abs=1e-6)
 
 
 def test_n_threads():
@@ -756,10 +780,12 @@ def test_n_threads():
     def blas_threads(est):
         seen.append({d["num_threads"] for d in threadpool_info() if d["user_api"] == "blas"})
 
-    a = ShallowNetClassifier(hidden_units=64, max_iter=2, n_threads=1, random_state=0, callback=blas_threads)
+    before = {d["num_threads"] for d in threadpool_info() if d["user_api"] == "blas"}
+    a = ShallowNetClassifier(hidden_layer_sizes=(64,), max_iter=2, n_threads=1, random_state=0, callback=blas_threads)
     quiet_fit(a, X, y)
-    b = quiet_fit(ShallowNetClassifier(hidden_units=64, max_iter=2, random_state=0), X, y)
-    assert seen and all(s <= {1} for s in seen)
+    b = quiet_fit(ShallowNetClassifier(hidden_layer_sizes=(64,), max_iter=2, random_state=0), X, y)
+    # n_threads=1 keeps the products on the calling thread without touching BLAS's process-wide count
+    assert seen and all(s == before for s in seen)
     assert_same_weights(a, b)
 
 
@@ -769,7 +795,7 @@ def test_n_threads():
 def _fitted(labels=np.array(["x", "y", "z"]), **kw):
     X, codes = three_blobs(120)
     y = labels[codes]
-    return quiet_fit(ShallowNetClassifier(hidden_units=6, max_iter=5, random_state=0, **kw), X, y), X, y
+    return quiet_fit(ShallowNetClassifier(hidden_layer_sizes=(6,), max_iter=5, random_state=0, **kw), X, y), X, y
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -813,7 +839,8 @@ def test_save_load_feature_names_and_dropped_params(tmp_path):
     pd = pytest.importorskip("pandas")
     X, y = three_blobs(60)
     df = pd.DataFrame(X, columns=list("abcd"))
-    clf = ShallowNetClassifier(hidden_units=3, max_iter=2, random_state=np.random.RandomState(0), callback=print)
+    clf = ShallowNetClassifier(hidden_layer_sizes=(3,), max_iter=2, random_state=np.random.RandomState(0),
+        callback=print)
     quiet_fit(clf, df, y)
     clf.save(tmp_path / "m.npz")
     loaded = ShallowNetClassifier.load(tmp_path / "m.npz")
@@ -855,7 +882,7 @@ def test_memmap_partial_fit_bounded_memory(tmp_path):
     del X, y
     X = np.load(tmp_path / "X.npy", mmap_mode="r")
     y = np.load(tmp_path / "y.npy", mmap_mode="r")
-    clf = ShallowNetClassifier(hidden_units=32, learning_rate=0.003, random_state=0)
+    clf = ShallowNetClassifier(hidden_layer_sizes=(32,), learning_rate_init=0.003, random_state=0)
     tracemalloc.start()
     try:
         for s in range(0, n, chunk):

@@ -22,8 +22,8 @@ from shallownet_fast import ShallowNetClassifier  # noqa: E402
 def test_grid_search_on_a_local_dask_cluster():
     X, codes = make_blobs(n_samples=150, centers=3, n_features=4, cluster_std=2.0, random_state=0)
     y = np.array(["setosa", "versicolor", "virginica"])[codes]
-    params = {"hidden_units": [4, 16], "activation": ["relu", "tanh"], "solver": ["adam", "sgd"]}
-    base = ShallowNetClassifier(learning_rate=0.02, max_iter=200, random_state=0)
+    params = {"hidden_layer_sizes": [(4,), (16,)], "activation": ["relu", "tanh"], "solver": ["adam", "sgd"]}
+    base = ShallowNetClassifier(learning_rate_init=0.02, max_iter=200, random_state=0)
 
     with (
         distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,

@@ -139,7 +139,7 @@ def test_thread_counts_agree(dtype):
 @pytest.mark.parametrize("sizes", [(2, 4, 1, 700), (30, 20, 3, 700), (12, 16, 1, 130)], ids=["loops", "softmax", "small"])
 @pytest.mark.parametrize("n_threads", [2, 3, 5])
 def test_thread_team_matches_the_reference_and_repeats_itself(dtype, sizes, n_threads):
-    """A team of kernel threads (OpenMP over column blocks): the reference's parameters and costs to the
+    """A team of kernel threads (over column blocks): the reference's parameters and costs to the
     table's tolerance, and bitwise the same result on a second run with the same thread count."""
     n_x, n_h, n_y, m = sizes
     X, Y, params = _data(np.random.default_rng(9), n_x, n_h, n_y, m, dtype)
@@ -166,13 +166,16 @@ def test_team_blocks_are_balanced():
 
 
 def test_a_team_runs_blas_on_one_thread(monkeypatch):
-    """With OpenMP, nn_model's team and BLAS never share the cores: at each call into the training
-    kernel the team has n_threads threads and BLAS is held at one."""
+    """nn_model's team and BLAS never share the cores, and BLAS's process-wide thread count is left alone:
+    at each call into the training kernel the team has n_threads threads, BLAS keeps its count, and each
+    member's products stay under the size the BLAS runs on the calling thread alone."""
     from threadpoolctl import threadpool_info
 
     real = fast._core
-    if not real.openmp_enabled():
-        pytest.skip("built without OpenMP: BLAS gets the threads instead")
+    limit = _threads.gemm_single_thread_limit()
+    if not real.team_enabled() or not limit:
+        pytest.skip("no team in this build, or a BLAS whose single-thread size is not known")
+    before = max(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas")
     seen = []
 
     class Recording:
@@ -180,14 +183,15 @@ def test_a_team_runs_blas_on_one_thread(monkeypatch):
             return getattr(real, name)
 
         def train(self, *args):
-            team = args[12].shape[0]  # H: (team, n_h, block)
-            seen.append((team, max(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas")))
+            team, block = args[12].shape[0], args[12].shape[2]  # H: (team, n_h, block)
+            blas = max(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas")
+            seen.append((team, blas, 64 * 24 * block <= limit))
             return real.train(*args)
 
     monkeypatch.setattr(fast, "_core", Recording())
     X, Y, params = _data(np.random.default_rng(3), 24, 64, 1, 4000, np.float64)
     fast.nn_model(X, Y, 64, 3, learning_rate=0.1, parameters=params, n_threads=2)
-    assert seen and all(call == (2, 1) for call in seen), f"(team, BLAS threads) at each kernel call: {seen}"
+    assert seen and all(call == (2, before, True) for call in seen), f"(team, BLAS threads, under): {seen}"
 
 
 def test_training_in_threads_matches_serial_results():

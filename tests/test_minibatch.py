@@ -36,7 +36,7 @@ def _train(backend, X, Y, sw, params, solver, epochs, batch_size, shuffle, **kw)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("solver", ["gd", "sgd", "adam"])
 @pytest.mark.parametrize("n_y", [1, 3])
-@pytest.mark.parametrize("activation", ["tanh", "relu", "sigmoid"])
+@pytest.mark.parametrize("activation", ["tanh", "relu", "sigmoid", "identity"])
 @pytest.mark.parametrize("shuffle", [False, True])
 def test_fast_epochs_match_reference_epochs(dtype, solver, n_y, activation, shuffle):
     """Five epochs, 16-example batches (the last one partial), weights and L2, Nesterov on."""
@@ -127,3 +127,52 @@ def test_a_diverging_epoch_raises_floating_point_error(backend):
                 alpha=0.0,
                 **SETTINGS,
             )
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("out", ["logistic", "identity"])
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+@pytest.mark.parametrize("activation", ["logistic", "identity"])
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_output_layers_fast_match_reference(dtype, out, solver, activation, shuffle):
+    """A sigmoid per output row (multilabel) and identity outputs (squared error): compiled as in NumPy."""
+    X, _, sw, params = _problem(dtype, 3)
+    rng = np.random.default_rng(5)
+    if out == "logistic":
+        Y = (rng.random((3, X.shape[1])) < 0.5).astype(dtype)
+    else:
+        Y = rng.standard_normal((3, X.shape[1])).astype(dtype)
+    kw = dict(activation=activation, learning_rate=0.05, nesterov=True, alpha=1e-3, out=out, **SETTINGS)
+    pr, _, lr = _train("reference", X, Y, sw, params, solver, 4, 16, shuffle, **kw)
+    pf, _, lf = _train("fast", X, Y, sw, params, solver, 4, 16, shuffle, **kw)
+    rtol = tolerance(dtype)["rtol"] * (10 if solver == "adam" else 1)
+    for key in ("W1", "b1", "W2", "b2"):
+        np.testing.assert_allclose(pf[key], pr[key], rtol=rtol, atol=tolerance(dtype)["atol"], err_msg=key)
+    np.testing.assert_allclose(lf, lr, rtol=tolerance(dtype)["rtol"])
+
+
+def test_identity_output_loss_is_the_halved_mean_squared_error():
+    """One full-batch epoch's loss at the starting weights: sum(w (y - p)^2) / (2 n_y sum(w)) + the L2 term."""
+    X, _, sw, params = _problem(np.float64, 2)
+    Y = np.random.default_rng(2).standard_normal((2, X.shape[1]))
+    from shallownet_fast import _numerics
+
+    P = _numerics.logits(X, params["W1"], params["b1"], params["W2"], params["b2"], "tanh")
+    l2 = 0.5 * 0.3 * (np.sum(params["W1"] ** 2) + np.sum(params["W2"] ** 2)) / sw.sum()
+    expected = np.sum(sw * (Y - P) ** 2) / (2 * 2 * sw.sum()) + l2
+    for backend in ("fast", "reference"):
+        _, _, loss = _train(backend, X, Y, sw, params, "sgd", 1, X.shape[1], False, activation="tanh",
+                            learning_rate=0.1, nesterov=False, alpha=0.3, out="identity", **SETTINGS)  # fmt: skip
+        assert loss[0] == pytest.approx(expected, rel=1e-12)
+
+
+def test_kernel_refuses_an_unknown_output_code(monkeypatch):
+    from shallownet_fast._dispatch import kernels
+
+    assert sorted(kernels.OUTPUT_CODES) == ["auto", "identity", "logistic", "softmax"]
+    X, Y, sw, params = _problem(np.float64, 3)
+    state = mb.make_state(params, "sgd")
+    monkeypatch.setattr(kernels, "OUTPUT_CODES", {**kernels.OUTPUT_CODES, "bogus": 99})
+    with pytest.raises(ValueError, match="out = 99"):
+        mb.run_epoch("fast", X, Y, sw, None, 16, params, state, activation="tanh", solver="sgd",
+                     learning_rate=0.1, nesterov=False, alpha=0.0, out="bogus", **SETTINGS)  # fmt: skip

@@ -43,7 +43,7 @@ def blobs(n=60, n_classes=3, n_features=4, seed=0):
 
 def fitted(n_classes=3, **kwargs):
     X, y = blobs(n_classes=n_classes)
-    params = dict(hidden_units=5, max_iter=3, solver="adam", random_state=0, early_stopping=True,
+    params = dict(hidden_layer_sizes=(5,), max_iter=3, solver="adam", random_state=0, early_stopping=True,
                   n_iter_no_change=100, validation_fraction=0.2)  # fmt: skip
     params.update(kwargs)
     with warnings.catch_warnings():
@@ -190,7 +190,7 @@ def test_file_is_plain_arrays_with_json_metadata(tmp_path):
         assert int(z["format_version"]) == 2 and z["format_version"].dtype.kind == "i"
         meta = json.loads(z["metadata"].tobytes().decode("utf-8"))
     assert {"W1", "b1", "W2", "b2", "classes", "metadata", "state_mW1", "state_vb2", "best_W1"} <= names
-    assert meta["params"]["hidden_units"] == 5 and meta["classes_kind"] == "int"
+    assert meta["params"]["hidden_layer_sizes"] == [5] and meta["classes_kind"] == "int"
 
 
 def test_save_writes_the_path_as_given_and_replaces_atomically(tmp_path, monkeypatch):
@@ -208,7 +208,7 @@ def test_save_writes_the_path_as_given_and_replaces_atomically(tmp_path, monkeyp
         return real(fp, array, *args, **kwargs)
 
     monkeypatch.setattr(np.lib.format, "write_array", failing)
-    other, _, _ = fitted(hidden_units=3)
+    other, _, _ = fitted(hidden_layer_sizes=(3,))
     with pytest.raises(OSError, match="No space left"):
         other.save(target)
     assert target.read_bytes() == good
@@ -348,11 +348,15 @@ def metadata_cases(good3, add):
     add("metadata-state_t-huge", with_metadata(good3, state_t=10**30))
     add("metadata-t-huge", with_metadata(good3, t=2**64))
     add("metadata-n_iter-bool", with_metadata(good3, n_iter=True))
+    add("metadata-estimator-unknown", with_metadata(good3, estimator="forest"))
+    add("metadata-estimator-regressor-with-classes", with_metadata(good3, estimator="regressor"))
+    add("metadata-multilabel-not-bool", with_metadata(good3, multilabel="yes"))
+    add("params-two-hidden-layers", with_params(good3, hidden_layer_sizes=[5, 5]))
     add("metadata-loss_curve-strings", with_metadata(good3, loss_curve=["a"]))
     add("metadata-stop_reason", with_metadata(good3, stop_reason="bored"))
     add("metadata-no-params", with_metadata(good3, params=None))
-    for label, change in [("hidden_units-str", {"hidden_units": "5"}), ("activation", {"activation": "elu"}),
-                          ("learning_rate", {"learning_rate": -1}), ("solver", {"solver": "lbfgs"}),
+    for label, change in [("hidden_layer_sizes-str", {"hidden_layer_sizes": "5"}), ("activation", {"activation": "elu"}),
+                          ("learning_rate", {"learning_rate_init": -1}), ("solver", {"solver": "newton"}),
                           ("batch_size", {"batch_size": 0}), ("unknown", {"depth": 3}),
                           ("beta_2", {"beta_2": 1.0}), ("backend", {"backend": "gpu"}),
                           ("random_state", {"random_state": -5}), ("callback", {"callback": "print"})]:  # fmt: skip

@@ -91,7 +91,7 @@ def _valid_files(folder):
             y = np.array(["no", "yes"])[y]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            est = ShallowNetClassifier(hidden_units=3, max_iter=2, random_state=0, **params).fit(X, y)
+            est = ShallowNetClassifier(hidden_layer_sizes=(3,), max_iter=2, random_state=0, **params).fit(X, y)
         est.save(folder / f"{name}.npz")
         out[name] = (folder / f"{name}.npz").read_bytes()
     return out

@@ -19,6 +19,55 @@ def _batch(n_y, dtype=np.float64, m=23, seed=0):
 # ---------------------------------------------------------------- the weighted batch
 
 
+def _numeric_gradient(params, X, Y, w, activation, alpha, out, h=1e-6):
+    numeric = {}
+    for key in PARAM_KEYS:
+        p = params[key]
+        numeric[key] = np.empty_like(p)
+        for idx in np.ndindex(p.shape):
+            old = p[idx]
+            p[idx] = old + h
+            up, _ = _numerics.batch_loss_and_grads(params, X, Y, w, activation, alpha, out)
+            p[idx] = old - h
+            down, _ = _numerics.batch_loss_and_grads(params, X, Y, w, activation, alpha, out)
+            p[idx] = old
+            numeric[key][idx] = (up - down) / (2 * h)
+    return numeric
+
+
+@pytest.mark.parametrize("activation", ["identity", "logistic"])
+@pytest.mark.parametrize("out, n_y", [("logistic", 3), ("identity", 1)])
+def test_output_layers_gradients_by_finite_differences(out, n_y, activation):
+    """A sigmoid per row (multilabel) and one identity output: the gradients of the loss."""
+    X, _, params, w = _batch(n_y, m=11)
+    rng = np.random.default_rng(4)
+    Y = (rng.random((n_y, 11)) < 0.5).astype(float) if out == "logistic" else rng.standard_normal((n_y, 11))
+    _, grads = _numerics.batch_loss_and_grads(params, X, Y, w, activation, 0.3, out)
+    numeric = _numeric_gradient(params, X, Y, w, activation, 0.3, out)
+    for key in PARAM_KEYS:
+        np.testing.assert_allclose(grads[key], numeric[key], rtol=1e-6, atol=1e-8, err_msg=key)
+
+
+def test_identity_outputs_take_mlps_unscaled_delta():
+    """With n_y identity outputs the loss averages over them but the delta is p - y (MLPRegressor's):
+    without L2 the gradients are n_y times the loss's."""
+    X, _, params, w = _batch(3, m=11)
+    Y = np.random.default_rng(4).standard_normal((3, 11))
+    _, grads = _numerics.batch_loss_and_grads(params, X, Y, w, "tanh", 0.0, "identity")
+    numeric = _numeric_gradient(params, X, Y, w, "tanh", 0.0, "identity")
+    for key in PARAM_KEYS:
+        np.testing.assert_allclose(grads[key], 3 * numeric[key], rtol=1e-6, atol=1e-8, err_msg=key)
+
+
+def test_identity_and_logistic_activations():
+    Z = np.array([[-2.0, 0.0, 3.0]])
+    np.testing.assert_array_equal(_numerics.activate(Z, "identity"), Z)
+    np.testing.assert_array_equal(_numerics.activation_derivative(Z, "identity"), np.ones_like(Z))
+    np.testing.assert_array_equal(_numerics.activate(Z, "logistic"), _numerics.sigmoid(Z))
+    A = _numerics.sigmoid(Z)
+    np.testing.assert_array_equal(_numerics.activation_derivative(A, "logistic"), A * (1 - A))
+
+
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 @pytest.mark.parametrize("n_y", [1, 3])
 def test_batch_gradients_by_finite_differences(n_y, activation):
@@ -87,15 +136,28 @@ def _inside(context):
         return _blas_counts()
 
 
+def _bound_inside(context):
+    from shallownet_fast._dispatch import kernels
+
+    with context:
+        bound = kernels.set_gemm_limit(0)
+        kernels.set_gemm_limit(bound)
+        return bound, _blas_counts()
+
+
 @pytest.mark.parametrize(
-    ("n_threads", "n_x", "hidden", "batch", "inside"),
-    [(None, 2, 4, 32, 1), (1, 784, 256, 200, 1), (2, 5, 4, 8, 2)],
+    ("n_threads", "n_x", "hidden", "batch", "bounded"),
+    [(None, 2, 4, 32, True), (1, 784, 256, 200, True), (2, 5, 4, 8, False)],
 )
-def test_batch_blas_context(n_threads, n_x, hidden, batch, inside):
-    """The estimator's BLAS threads: n_threads when given, one thread for batches under the small-work threshold."""
+def test_batch_blas_context(n_threads, n_x, hidden, batch, bounded):
+    """The estimator's BLAS: on the calling thread (a bound on its products, local to it) with n_threads=1
+    and for batches under the small-work threshold; BLAS's process-wide count never changes."""
     pytest.importorskip("threadpoolctl")
     before = _blas_counts()
-    assert set(_inside(_threads.batch_blas_context(n_threads, n_x, hidden, 3, batch))) == {inside}
+    limit = _threads.gemm_single_thread_limit()
+    bound, inside = _bound_inside(_threads.batch_blas_context(n_threads, n_x, hidden, 3, batch))
+    assert bound == (limit if bounded else 0)
+    assert inside == before
     assert _blas_counts() == before
 
 

@@ -115,7 +115,9 @@ def _mypy(tmp_path, source):
     command = [sys.executable, "-m", "mypy", "--cache-dir", str(tmp_path / "cache"), "--no-error-summary"]
     if config.exists():
         command += ["--config-file", str(config)]
-    env = dict(os.environ, MYPYPATH=str(PACKAGE.parent))
+    env = dict(os.environ)
+    if PACKAGE.parent.name not in ("site-packages", "dist-packages"):  # an installed package is found as it is
+        env["MYPYPATH"] = str(PACKAGE.parent)
     return subprocess.run(command + [str(path)], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=300)
 
 

@@ -5,10 +5,9 @@
   every result is bitwise equal to the same call made serially.
 - 8 threads training 8 different models at once get exactly the models they
   get alone.
-- BLAS's thread count, which nn_model limits to n_threads (one thread for
-  small problems) through threadpoolctl, is what it was before once
-  overlapping calls from several threads are done, and a call's n_threads
-  holds whichever thread makes it.
+- BLAS's process-wide thread count is never changed by overlapping calls
+  from several threads; a call's n_threads=1 (BLAS products on the calling
+  thread, a bound local to that thread) holds whichever thread makes it.
 - SIGINT during a long fast.nn_model raises KeyboardInterrupt within a second
   of the signal, leaves the caller's arrays untouched, and leaves the process
   in a state where the next call gives the usual result.
@@ -195,20 +194,19 @@ def test_threads_training_different_models_do_not_interfere():
         assert not _differences(results[i], expected[i]), f"thread {i}: {_differences(results[i], expected[i])}"
 
 
-# nn_model limits BLAS's (process-wide) thread count to n_threads for its run,
-# through threadpoolctl.  threadpoolctl >= 3.8 lets only one "controlling"
-# thread set OpenBLAS's count (the first one to set it, until it clears that or
-# dies); a set from any other thread is silently ignored.  The tests below
-# start each at 2 BLAS threads with no thread in control.
+# BLAS's thread count is one setting for the whole process, and nn_model leaves it alone: a thread
+# that wants BLAS on itself bounds the size of its own products instead.  threadpoolctl >= 3.8 lets only
+# one "controlling" thread set OpenBLAS's count; the tests below start each at 2 BLAS threads with no
+# thread in control.
 
-A_RUN, B_RUN = 8_000, 40_000  # iterations: about 0.4 s and 2 s on one core
+A_RUN, B_RUN = 8_000, 20_000  # iterations: about 0.4 s and 1 s on one core
 
 
 def _two_blas_threads():
     _set_blas_threads(2)
     before = _blas_thread_counts()
     if all(count == 1 for _, count in before):
-        pytest.skip("BLAS cannot run two threads here: a count restored to 1 cannot be told from the original")
+        pytest.skip("BLAS cannot run two threads here: a change to 1 cannot be told from the original")
     return before
 
 
@@ -217,58 +215,48 @@ def _blas_problem():
     return X, Y, make_parameters(300, 8, 32, 1)
 
 
-def _wait_for_blas_limit(count=1, seconds=10):
-    deadline = time.monotonic() + seconds
-    while all(c != count for _, c in _blas_thread_counts()) and time.monotonic() < deadline:
-        time.sleep(0.001)
+def test_overlapping_training_never_changes_blas_thread_count():
+    """A short run (thread A) and a longer one (thread B) with n_threads=1 overlap, while a third thread
+    reads BLAS's thread counts all along: every reading, and the one after, is what it was before.
 
-
-def test_concurrent_training_leaves_blas_thread_count_alone():
-    """A short run (thread A) limits BLAS first; a longer one (thread B) starts while A's limit is on and
-    ends after A has finished: afterwards BLAS has its thread count back.
-
-    (Before the limit was shared between overlapping calls, B saved A's limit, 1, as "the original" and
-    put it back last.)
+    (When n_threads was applied through threadpoolctl, process-wide, the watcher saw 1 thread.)
     """
     before = _two_blas_threads()
     X, Y, params = _blas_problem()
+    readings, done = [], threading.Event()
 
     def work(i, barrier):
         barrier.wait()
-        if i == 1:
-            _wait_for_blas_limit()
-        fast.nn_model(X, Y, 32, A_RUN if i == 0 else B_RUN, parameters=params, n_threads=1)
+        if i == 2:
+            while not done.is_set():
+                readings.append(_blas_thread_counts())
+                time.sleep(0.002)
+            return
+        try:
+            fast.nn_model(X, Y, 32, A_RUN if i == 0 else B_RUN, parameters=params, n_threads=1)
+        finally:
+            if i == 1:
+                done.set()
 
-    _run_threads(work, count=2)
+    _run_threads(work, count=3)
+    assert len(readings) > 10
+    changed = [r for r in readings if r != before]
+    assert not changed, f"BLAS thread counts seen during the calls: {changed[:3]} (before: {before})"
     assert _blas_thread_counts() == before
 
 
-def test_concurrent_training_restores_the_count_while_the_first_thread_lives():
-    """As above, but thread A lives on (it waits for B) when B, the last one out, restores the count."""
-    before = _two_blas_threads()
-    X, Y, params = _blas_problem()
-    b_done = threading.Event()
-
-    def work(i, barrier):
-        barrier.wait()
-        if i == 0:
-            fast.nn_model(X, Y, 32, A_RUN, parameters=params, n_threads=1)
-            assert b_done.wait(60), "B did not finish"
-        else:
-            _wait_for_blas_limit()
-            fast.nn_model(X, Y, 32, B_RUN, parameters=params, n_threads=1)
-            b_done.set()
-
-    _run_threads(work, count=2)
-    assert _blas_thread_counts() == before, f"BLAS threads before {before}, after {_blas_thread_counts()}"
-
-
 def test_n_threads_is_honoured_in_a_worker_after_a_call_in_the_main_thread(monkeypatch):
-    _two_blas_threads()
+    """n_threads=1 keeps the kernels' BLAS products on the calling thread (a bound on their size, local
+    to that thread) in whichever thread makes the call, and never touches BLAS's process-wide count."""
+    from shallownet_fast import _threads
+
+    before = _two_blas_threads()
+    limit = _threads.gemm_single_thread_limit()
+    if not limit:
+        pytest.skip("a BLAS whose single-thread size is not known")
     X, Y, params = _blas_problem()
     fast.nn_model(X, Y, 32, 10, parameters=params, n_threads=1)  # in the main thread
-    # BLAS's thread count as each call into the training kernel starts (read there, not by polling
-    # from another thread, which could catch the moment after the run has restored the count)
+    # the calling thread's bound and BLAS's thread count as each call into the training kernel starts
     seen = []
     real = fast._core
 
@@ -277,7 +265,9 @@ def test_n_threads_is_honoured_in_a_worker_after_a_call_in_the_main_thread(monke
             return getattr(real, name)
 
         def train(self, *args):
-            seen.append(max(count for _, count in _blas_thread_counts()))
+            bound = real.set_gemm_limit(0)
+            real.set_gemm_limit(bound)
+            seen.append((bound, max(count for _, count in _blas_thread_counts())))
             return real.train(*args)
 
     monkeypatch.setattr(fast, "_core", Recording())
@@ -286,7 +276,9 @@ def test_n_threads_is_honoured_in_a_worker_after_a_call_in_the_main_thread(monke
     )
     worker.start()
     worker.join()
-    assert seen and set(seen) == {1}, f"n_threads=1 asked, BLAS ran with {sorted(set(seen))} threads"
+    assert seen and set(seen) == {(limit, max(c for _, c in before))}, f"(bound, BLAS threads): {sorted(set(seen))}"
+    assert real.set_gemm_limit(0) == 0, "the main thread's bound is its own"
+    assert _blas_thread_counts() == before
 
 
 # ---------------------------------------------------------------- Ctrl-C

@@ -245,8 +245,8 @@ def _train(args):
     seed = args.seed if 0 <= args.seed < 2**32 else None
     metadata = {
         "params": {
-            "hidden_units": args.hidden, "activation": args.activation, "solver": "gd",
-            "learning_rate": args.learning_rate, "max_iter": max(args.iterations, 1), "random_state": seed,
+            "hidden_layer_sizes": [args.hidden], "activation": args.activation, "solver": "gd",
+            "learning_rate_init": args.learning_rate, "max_iter": max(args.iterations, 1), "random_state": seed,
         },
         "n_features_in": n_x, "n_iter": args.iterations, "t": args.iterations * m, "loss": cost, "loss_curve": [],
         "best_loss": cost, "no_improvement_count": 0, "stop_reason": "max_iter", "state_family": "momentum",

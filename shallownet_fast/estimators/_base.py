@@ -43,6 +43,7 @@ try:
     from sklearn.utils import check_random_state
     from sklearn.utils._param_validation import (
         Interval,
+        Options,
         StrOptions,
         validate_parameter_constraints,
     )
@@ -115,6 +116,14 @@ class _EpochData:
 
 
 
+# The defaults of the MLP names that a deprecated name may stand in for.
+_DEFAULT_HIDDEN = (100,)
+_DEFAULT_LEARNING_RATE_INIT = 0.001
+# invscaling and adaptive change the step size of sgd only (scikit-learn's SGDOptimizer);
+# adaptive stops once the step size is at most this.
+_ADAPTIVE_MIN_LEARNING_RATE = 1e-6
+
+
 def _state_family(solver):
     return "adam" if solver == "adam" else "momentum"
 
@@ -154,20 +163,26 @@ class BaseShallowNet(BaseEstimator):
     """
 
     _parameter_constraints: ClassVar[dict] = {
-        "hidden_units": [_StrictInterval(Integral, 1, None, closed="left")],
+        "hidden_layer_sizes": ["array-like", _StrictInterval(Integral, 1, None, closed="left")],
         "activation": [StrOptions(set(_validation.ACTIVATIONS))],
-        "solver": [StrOptions(set(_validation.SOLVERS))],
-        "learning_rate": [_StrictInterval(Real, 0, None, closed="neither")],
+        "solver": [StrOptions(set(_validation.ESTIMATOR_SOLVERS) | set(_validation.SOLVERS))],
+        "learning_rate": [
+            StrOptions(set(_validation.LEARNING_RATE_SCHEDULES)),
+            _StrictInterval(Real, 0, None, closed="neither"),  # deprecated: learning_rate_init
+        ],
+        "learning_rate_init": [_StrictInterval(Real, 0, None, closed="neither")],
+        "power_t": [_StrictInterval(Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), _StrictInterval(Integral, 1, None, closed="left")],
         "max_iter": [_StrictInterval(Integral, 1, None, closed="left")],
+        "max_fun": [_StrictInterval(Integral, 1, None, closed="left")],
         "momentum": [_StrictInterval(Real, 0, 1, closed="both")],
-        "nesterov": ["boolean"],
+        "nesterovs_momentum": ["boolean"],
         "beta_1": [_StrictInterval(Real, 0, 1, closed="left")],
         "beta_2": [_StrictInterval(Real, 0, 1, closed="left")],
         "epsilon": [_StrictInterval(Real, 0, None, closed="neither")],
         "alpha": [_StrictInterval(Real, 0, None, closed="left")],
         "tol": [_StrictInterval(Real, None, None, closed="both")],
-        "n_iter_no_change": [_StrictInterval(Integral, 1, None, closed="left")],
+        "n_iter_no_change": [_StrictInterval(Integral, 1, None, closed="left"), Options(Real, {np.inf})],
         "early_stopping": ["boolean"],
         "validation_fraction": [_StrictInterval(Real, 0, 1, closed="neither")],
         "shuffle": ["boolean"],
@@ -178,6 +193,9 @@ class BaseShallowNet(BaseEstimator):
         "verbose": ["verbose"],
         "max_time": [_StrictInterval(Real, 0, None, closed="neither"), None],
         "callback": [callable, None],
+        # Deprecated names (FutureWarning at fit): hidden_layer_sizes=(h,) and nesterovs_momentum.
+        "hidden_units": [_StrictInterval(Integral, 1, None, closed="left"), None],
+        "nesterov": ["boolean", None],
     }
 
     # The hyperparameters the predictions use, checked at each prediction.
@@ -185,39 +203,49 @@ class BaseShallowNet(BaseEstimator):
 
     def __init__(
         self,
-        hidden_units=100,
-        *,
+        hidden_layer_sizes=(100,),
         activation="relu",
+        *,
         solver="adam",
-        learning_rate=0.001,
+        alpha=1e-4,
         batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
         max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
         momentum=0.9,
-        nesterov=True,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
         beta_1=0.9,
         beta_2=0.999,
         epsilon=1e-8,
-        alpha=1e-4,
-        tol=1e-4,
         n_iter_no_change=10,
-        early_stopping=False,
-        validation_fraction=0.1,
-        shuffle=True,
-        random_state=None,
-        warm_start=False,
+        max_fun=15000,
         backend="fast",
         n_threads=None,
-        verbose=False,
         max_time=None,
         callback=None,
+        hidden_units=None,
+        nesterov=None,
     ):
-        self.hidden_units = hidden_units
+        self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
         self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
         self.batch_size = batch_size
         self.max_iter = max_iter
+        self.max_fun = max_fun
         self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.hidden_units = hidden_units
         self.nesterov = nesterov
         self.beta_1 = beta_1
         self.beta_2 = beta_2
@@ -249,12 +277,86 @@ class BaseShallowNet(BaseEstimator):
         sklearn.utils._param_validation.InvalidParameterError
             A ValueError and a TypeError, naming the parameter and what it must be.
         """
+        every = names is None
         names = self._parameter_constraints if names is None else names
         validate_parameter_constraints(
             {k: self._parameter_constraints[k] for k in names},
             {k: getattr(self, k) for k in names},
             caller_name=type(self).__name__,
         )
+        if every:  # what the constraints cannot say: one hidden layer, deprecated names that agree
+            self._n_hidden(), self._learning_rate_init(), self._nesterov()
+
+    def _n_hidden(self):
+        """The hidden layer's size, from hidden_layer_sizes (or the deprecated hidden_units).
+
+        Raises ValueError for more than one hidden layer, a size that is not a positive
+        integer, or hidden_units and hidden_layer_sizes that disagree.
+        """
+        sizes = self.hidden_layer_sizes
+        sizes = [sizes] if isinstance(sizes, (Integral, np.integer)) else list(sizes)
+        if len(sizes) != 1:
+            raise ValueError(
+                f"hidden_layer_sizes must give exactly one hidden layer, as (h,) or h: {type(self).__name__} "
+                f"has one hidden layer, got hidden_layer_sizes={self.hidden_layer_sizes!r}"
+            )
+        h = sizes[0]
+        if not isinstance(h, (Integral, np.integer)) or isinstance(h, (bool, np.bool_)) or h < 1:
+            raise ValueError(f"hidden_layer_sizes must hold a positive integer, got {self.hidden_layer_sizes!r}")
+        if self.hidden_units is not None:
+            if tuple(sizes) != _DEFAULT_HIDDEN and int(h) != int(self.hidden_units):
+                raise ValueError(
+                    f"hidden_units={self.hidden_units} (deprecated) and hidden_layer_sizes="
+                    f"{self.hidden_layer_sizes!r} disagree: set hidden_layer_sizes only"
+                )
+            return int(self.hidden_units)
+        return int(h)
+
+    def _learning_rate_init(self):
+        """The initial step size: learning_rate_init, or the deprecated numeric learning_rate."""
+        if isinstance(self.learning_rate, str):
+            return float(self.learning_rate_init)
+        if self.learning_rate_init != _DEFAULT_LEARNING_RATE_INIT and self.learning_rate_init != self.learning_rate:
+            raise ValueError(
+                f"learning_rate={self.learning_rate!r} (a number: deprecated) and learning_rate_init="
+                f"{self.learning_rate_init!r} disagree: set learning_rate_init only"
+            )
+        return float(self.learning_rate)
+
+    def _schedule(self):
+        """The step-size schedule: "constant", "invscaling" or "adaptive" (sgd and gd only)."""
+        return self.learning_rate if isinstance(self.learning_rate, str) else "constant"
+
+    def _nesterov(self):
+        """nesterovs_momentum, or the deprecated nesterov."""
+        if self.nesterov is None:
+            return bool(self.nesterovs_momentum)
+        if not self.nesterovs_momentum and self.nesterov:
+            raise ValueError(
+                "nesterov=True (deprecated) and nesterovs_momentum=False disagree: set nesterovs_momentum only"
+            )
+        return bool(self.nesterov)
+
+    def _state_solver(self):
+        """The mini-batch solver whose state the estimator keeps (lbfgs keeps none: sgd's, zeros)."""
+        return "sgd" if self.solver == "lbfgs" else self.solver
+
+    def _warn_deprecated(self):
+        """A FutureWarning for each deprecated name in use (they still work, for one release)."""
+        messages = []
+        if self.hidden_units is not None:
+            messages.append(
+                f"hidden_units is deprecated and will be removed: use hidden_layer_sizes=({self.hidden_units},)"
+            )
+        if not isinstance(self.learning_rate, str):
+            messages.append(
+                f"a number as learning_rate is deprecated and will be removed: use learning_rate_init="
+                f"{self.learning_rate!r} (learning_rate is the schedule: 'constant', 'invscaling' or 'adaptive')"
+            )
+        if self.nesterov is not None:
+            messages.append(f"nesterov is deprecated and will be removed: use nesterovs_momentum={self.nesterov!r}")
+        for message in messages:
+            warnings.warn(f"{type(self).__name__}: {message}", FutureWarning, stacklevel=_WARN_STACKLEVEL)
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "coefs_")
@@ -282,11 +384,13 @@ class BaseShallowNet(BaseEstimator):
 
     def _fit_unsafe(self, X, y, sample_weight, incremental, classes):
         self._validate_hyperparameters()
+        self._warn_deprecated()
         if incremental and self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True; use fit, or set early_stopping=False")
         first = not hasattr(self, "coefs_") or (not incremental and not self.warm_start)
         X, y_codes = self._validate_input(X, y, incremental=incremental, first=first, classes=classes)
         sample_weight = self._validate_sample_weight(sample_weight, X)
+        sample_weight = self._weigh_classes(y_codes, sample_weight, X.dtype, incremental)
         dtype = X.dtype if first else self.coefs_[0].dtype
         rng = check_random_state(self.random_state)
         if first:
@@ -295,9 +399,50 @@ class BaseShallowNet(BaseEstimator):
             params, state = self._resume()
         if not incremental:
             self._no_improvement_count = 0
+        if not incremental or not hasattr(self, "_learning_rate"):
+            self._learning_rate = self._learning_rate_init()  # a new schedule, as MLP's new optimizer
         self._publish(params, state)
+        if self.solver == "lbfgs":
+            return self._fit_lbfgs(X, y_codes, sample_weight, dtype, params, state)
         data, validation, batch_size = self._prepare_data(X, y_codes, sample_weight, dtype, rng, incremental)
         return self._fit_epochs(data, validation, batch_size, params, state, rng, incremental)
+
+    def _weigh_classes(self, y_codes, sample_weight, dtype, incremental):
+        """The sample weights times the class weights (the classifier's class_weight); None stays None."""
+        return sample_weight
+
+    def _fit_lbfgs(self, X, y_codes, sample_weight, dtype, params, state):
+        """Full-batch L-BFGS-B (shallownet_fast._lbfgs), as MLP's lbfgs solver: max_iter, max_fun, tol."""
+        try:
+            from .. import _lbfgs
+        except ImportError as exc:
+            raise ImportError(
+                f"solver='lbfgs' needs shallownet_fast._lbfgs, which could not be imported: {exc}"
+            ) from exc
+
+        if sample_weight is not None and not np.all(sample_weight > 0):
+            keep = sample_weight > 0
+            X, y_codes, sample_weight = X[keep], y_codes[keep], sample_weight[keep]
+        self._check_training_targets(y_codes)
+        XT = np.ascontiguousarray(X.T, dtype=dtype)
+        Y = self._targets(y_codes, dtype)
+        sw = np.ones(XT.shape[1], dtype) if sample_weight is None else np.ascontiguousarray(sample_weight, dtype)
+        callback = None if self.callback is None else (lambda *args: self.callback(self))
+        with self._training_threads(XT.shape[0], XT.shape[1]):
+            n_iter, loss, loss_curve = _lbfgs.minimize(
+                self.backend, XT, Y, sw, params, activation=self.activation, output=self.out_activation_,
+                alpha=float(self.alpha), max_iter=int(self.max_iter), max_fun=int(self.max_fun),
+                tol=float(self.tol), callback=callback,
+            )  # fmt: skip
+        self.n_iter_ = int(n_iter)
+        self.t_ += XT.shape[1]
+        self.loss_ = float(loss)
+        self.loss_curve_ = list(loss_curve)
+        self.best_loss_ = min(self.loss_curve_, default=self.loss_)
+        # lbfgs has no validation split (MLP's lbfgs ignores early_stopping).
+        self.validation_scores_ = self.validation_loss_curve_ = self.best_validation_score_ = None
+        self._finish(params, state, "lbfgs")
+        return self
 
     def _validate_sample_weight(self, sample_weight, X):
         """The sample weights as an array of X's dtype (None stays None); finite, non-negative, not all zero."""
@@ -315,7 +460,7 @@ class BaseShallowNet(BaseEstimator):
     def _initialize(self, n_x, dtype, rng):
         """New parameters, optimizer state and fitted attributes (a first fit, or fit without warm_start)."""
         params = self._initial_parameters(n_x, self._output_units(), dtype, rng)
-        state = _minibatch.make_state(params, self.solver)
+        state = _minibatch.make_state(params, self._state_solver())
         self._state_family = _state_family(self.solver)
         self.n_outputs_ = params["W2"].shape[0]
         self.n_layers_ = 3
@@ -335,15 +480,15 @@ class BaseShallowNet(BaseEstimator):
     def _resume(self):
         """The fitted parameters (copies) and optimizer state, for warm_start and partial_fit."""
         params = self._current_parameters(copy=True)
-        if params["W1"].shape[0] != self.hidden_units:
+        if params["W1"].shape[0] != self._n_hidden():
             raise ValueError(
-                f"hidden_units={self.hidden_units} differs from the {params['W1'].shape[0]} hidden units "
+                f"hidden_layer_sizes=({self._n_hidden()},) differs from the {params['W1'].shape[0]} hidden units "
                 "of the fitted network; set warm_start=False (or fit a new estimator) to change it"
             )
         if _state_family(self.solver) == getattr(self, "_state_family", None) and hasattr(self, "_solver_state"):
             state = {k: (v if k == "t" else v.copy()) for k, v in self._solver_state.items()}
         else:
-            state = _minibatch.make_state(params, self.solver)
+            state = _minibatch.make_state(params, self._state_solver())
             self._state_family = _state_family(self.solver)
         # Lists are appended to below: new ones, so that a failed call can be undone.
         self.loss_curve_ = list(self.loss_curve_)
@@ -404,14 +549,18 @@ class BaseShallowNet(BaseEstimator):
             self.n_iter_ = getattr(self, "n_iter_", 0)
         else:
             self.n_iter_ = 0
+        # verbose prints MLP's lines; verbose >= 2 shows a progress bar instead.
         progress = Progress(
-            epochs, enabled=bool(self.verbose) and not incremental, desc=type(self).__name__, unit="epoch"
+            epochs, enabled=self.verbose >= 2 and not incremental, desc=type(self).__name__, unit="epoch"
         )
+        lines = bool(self.verbose) and not progress.enabled
         hyper = dict(
-            activation=self.activation, solver=self.solver, learning_rate=float(self.learning_rate),
-            momentum=float(self.momentum), nesterov=bool(self.nesterov), beta_1=float(self.beta_1),
-            beta_2=float(self.beta_2), epsilon=float(self.epsilon), alpha=float(self.alpha),
+            activation=self.activation, solver=self.solver, momentum=float(self.momentum),
+            nesterov=self._nesterov(), beta_1=float(self.beta_1), beta_2=float(self.beta_2),
+            epsilon=float(self.epsilon), alpha=float(self.alpha), out=self._output_mode(),
         )  # fmt: skip
+        scheduled = self.solver in ("sgd", "gd")
+        schedule = self._schedule()
         sample_idx = np.arange(m, dtype=np.intp)
         start = time.perf_counter()
         stop_reason = "partial_fit" if incremental else None
@@ -425,17 +574,27 @@ class BaseShallowNet(BaseEstimator):
                         rng.shuffle(perm)  # as sklearn.utils.shuffle draws it
                         sample_idx = sample_idx[perm]
                         order = sample_idx
-                    loss = self._run_epoch(*data.epoch(order), batch_size, params, state, hyper)
+                    lr = self._learning_rate if scheduled else self._learning_rate_init()
+                    loss = self._run_epoch(*data.epoch(order), batch_size, params, state, dict(hyper, learning_rate=lr))
                     self.n_iter_ += 1
                     self.t_ += m
                     self.loss_ = loss
                     self.loss_curve_.append(loss)
+                    if lines:
+                        print(f"Iteration {self.n_iter_}, loss = {loss:.8f}", flush=True)
                     val_score = None
                     if validation is not None:
                         val_score, val_loss = self._evaluate(*validation, params)
                         self.validation_scores_.append(val_score)
                         self.validation_loss_curve_.append(val_loss)
+                        if lines:
+                            print(f"Validation score: {val_score:f}", flush=True)
                     self._update_no_improvement_count(loss, val_score, params)
+                    if scheduled and schedule == "invscaling":  # MLP's: per epoch, t_ samples seen
+                        self._learning_rate = self._learning_rate_init() / (self.t_ + 1) ** float(self.power_t)
+                    stop = False
+                    if self._no_improvement_count > self.n_iter_no_change:
+                        stop = self._stop_or_adapt(lines)
                     if progress.enabled:
                         postfix = {"loss": f"{loss:.6f}"}
                         line = f"Epoch {epoch}/{epochs}: loss = {loss:.8f}"
@@ -444,13 +603,11 @@ class BaseShallowNet(BaseEstimator):
                             line += f", validation score = {val_score:.6f}"
                         progress.update(1, postfix=postfix, line=line)
                     if incremental:
-                        if self.verbose:
-                            print(f"partial_fit: loss = {loss:.8f} ({self.t_} samples seen)", flush=True)
                         break
                     if self.callback is not None and self.callback(self):
                         stop_reason = "callback"
                         break
-                    if self._no_improvement_count > self.n_iter_no_change:
+                    if stop:
                         stop_reason = "converged"
                         break
                     if self.max_time is not None and time.perf_counter() - start >= self.max_time:
@@ -482,6 +639,25 @@ class BaseShallowNet(BaseEstimator):
                 stacklevel=_WARN_STACKLEVEL,
             )
         return self
+
+    def _stop_or_adapt(self, lines):
+        """After n_iter_no_change + 1 epochs without improvement: stop (True), or, for the adaptive
+        schedule of sgd, divide the step size by 5 and go on (False) while it exceeds 1e-6 (MLP's rule)."""
+        what = "Validation score" if self.early_stopping else "Training loss"
+        msg = f"{what} did not improve more than tol={self.tol:f} for {self.n_iter_no_change} consecutive epochs."
+        if self.solver not in ("sgd", "gd") or self._schedule() != "adaptive":
+            if lines:
+                print(msg + " Stopping.", flush=True)
+            return True
+        if self._learning_rate <= _ADAPTIVE_MIN_LEARNING_RATE:
+            if lines:
+                print(msg + " Learning rate too small. Stopping.", flush=True)
+            return True
+        self._learning_rate /= 5.0
+        self._no_improvement_count = 0
+        if lines:
+            print(msg + f" Setting learning rate to {self._learning_rate:f}", flush=True)
+        return False
 
     def _update_no_improvement_count(self, loss, val_score, params):
         """The stopping rule's counter after an epoch (see ShallowNetClassifier's Notes).
@@ -518,8 +694,9 @@ class BaseShallowNet(BaseEstimator):
         except FloatingPointError as exc:
             raise FloatingPointError(
                 f"{type(self).__name__} diverged in epoch {self.n_iter_ + 1}: the loss or the parameters are no "
-                f"longer finite. learning_rate={self.learning_rate!r} is too large for this problem (try a "
-                "smaller learning_rate, or standardise X). The estimator is left as it was before this call."
+                f"longer finite. learning_rate_init={self._learning_rate_init()!r} is too large for this problem "
+                "(try a smaller learning_rate_init, or standardise X). The estimator is left as it was before this "
+                "call."
             ) from exc
 
     def _blas_threads(self):
@@ -529,7 +706,7 @@ class BaseShallowNet(BaseEstimator):
     def _training_threads(self, n_x, batch_size):
         """The context giving BLAS its threads for training on batches of `batch_size` (the thread policy)."""
         n_threads = None if self.n_threads is None else int(self.n_threads)
-        return _threads.batch_blas_context(n_threads, n_x, self.hidden_units, self.n_outputs_, batch_size)
+        return _threads.batch_blas_context(n_threads, n_x, self._n_hidden(), self.n_outputs_, batch_size)
 
     def _validation_split(self, X, y_codes, sample_weight, rng):
         arrays = [X, y_codes] + ([] if sample_weight is None else [sample_weight])
@@ -549,9 +726,10 @@ class BaseShallowNet(BaseEstimator):
 
     def _initial_parameters(self, n_x, n_y, dtype, rng):
         """Glorot-uniform weights and biases, drawn as MLPClassifier draws them."""
-        factor = 2.0 if self.activation == "sigmoid" else 6.0
+        factor = 2.0 if self.activation in ("sigmoid", "logistic") else 6.0
         out = {}
-        layers = ((("W1", "b1"), (n_x, self.hidden_units)), (("W2", "b2"), (self.hidden_units, n_y)))
+        n_h = self._n_hidden()
+        layers = ((("W1", "b1"), (n_x, n_h)), (("W2", "b2"), (n_h, n_y)))
         for (w, b), (fan_in, fan_out) in layers:
             bound = np.sqrt(factor / (fan_in + fan_out))
             coef = rng.uniform(-bound, bound, (fan_in, fan_out))
@@ -581,6 +759,12 @@ class BaseShallowNet(BaseEstimator):
 
     # ------------------------------------------------------------ predictions
 
+    def _output_mode(self):
+        """The output layer as _minibatch takes it: None (sigmoid or softmax by n_outputs), "logistic", "identity"."""
+        if self.out_activation_ == "softmax" or (self.out_activation_ == "logistic" and self.n_outputs_ == 1):
+            return None
+        return self.out_activation_
+
     def _logits_T(self, XT, params):
         """Z2 of shape (n_outputs, m) for XT of shape (n_features, m)."""
         if self.backend == "fast":
@@ -599,7 +783,8 @@ class BaseShallowNet(BaseEstimator):
         n, n_h = X.shape[0], params["W1"].shape[0]
         out = np.empty((n, params["W2"].shape[0]), dtype)
         rows = max(_MIN_PREDICT_ROWS, _PREDICT_BLOCK_ELEMENTS // (X.shape[1] + 2 * n_h + 4 * out.shape[1]))
-        with self._blas_threads():
+        n_threads = None if self.n_threads is None else int(self.n_threads)
+        with _threads.prediction_blas(n_threads, X.shape[1], n_h, out.shape[1], min(n, rows)):
             for s in range(0, n, rows):
                 XT = np.ascontiguousarray(X[s : s + rows].T, dtype=dtype)
                 out[s : s + rows] = self._logits_T(XT, params).T

@@ -3,21 +3,15 @@
 A drop-in for :class:`sklearn.neural_network.MLPClassifier` with one hidden
 layer, trained by :mod:`shallownet_fast._minibatch` (one compiled call per
 epoch with ``backend="fast"``, NumPy with ``backend="reference"``).  The
-formulas, the initialisation, the batches and the stopping rule are
-MLPClassifier's, so that the same settings give the same model (to rounding)::
-
-    MLPClassifier(hidden_layer_sizes=(h,), activation=a, solver=s, learning_rate_init=lr,
-                  nesterovs_momentum=n, ...)
-    ShallowNetClassifier(hidden_units=h, activation=a, solver=s, learning_rate=lr,
-                         nesterov=n, ...)
-
-(``activation="sigmoid"`` is MLPClassifier's ``"logistic"``; ``solver="gd"``
-is full-batch gradient descent, which MLPClassifier spells ``solver="sgd",
-batch_size=n_samples``.)
+parameter names, the formulas, the initialisation, the batches, the
+schedules and the stopping rule are MLPClassifier's, so that
+``ShallowNetClassifier(**mlp.get_params())`` fitted on the same data gives the
+same model (to rounding).
 
 scikit-learn is an optional dependency: ``pip install "shallownet_fast[sklearn]"``.
 """
 
+from numbers import Real
 from typing import ClassVar
 
 import numpy as np
@@ -30,7 +24,10 @@ from ._base import (
 
 try:
     from sklearn.base import ClassifierMixin, _fit_context
-    from sklearn.utils.multiclass import check_classification_targets, unique_labels
+    from sklearn.utils._available_if import available_if
+    from sklearn.utils._param_validation import StrOptions
+    from sklearn.utils.multiclass import check_classification_targets, type_of_target, unique_labels
+    from sklearn.utils.validation import column_or_1d
 except ImportError as exc:  # pragma: no cover - _base raises first
     raise ImportError(_INSTALL_HINT) from exc
 
@@ -49,86 +46,110 @@ class ShallowNetClassifier(ClassifierMixin, BaseShallowNet):
 
     Parameters
     ----------
-    hidden_units : int, default 100
-        Units of the hidden layer (MLPClassifier's ``hidden_layer_sizes=(hidden_units,)``).
-    activation : {"relu", "tanh", "leaky_relu", "sigmoid"}, default "relu"
-        Hidden activation; "relu" is MLPClassifier's default too.  "leaky_relu"
-        has slope 0.01 below zero.
-    solver : {"adam", "sgd", "gd"}, default "adam"
-        "adam" and "sgd" (with `momentum` and `nesterov`) take one step per
-        mini-batch; "gd" is full-batch gradient descent with momentum: one step
-        per epoch over all the samples (`batch_size` and `shuffle` do not apply).
-    learning_rate : float, default 0.001
-        Step size (MLPClassifier's ``learning_rate_init``; it stays constant).
-    batch_size : int or "auto", default "auto"
-        Samples per mini-batch; "auto" is ``min(200, n_samples)``.  A batch size
-        larger than the number of samples is clipped to it, silently.
-    max_iter : int, default 200
-        Maximum number of epochs (passes over the data) of one call to fit.
-    momentum : float in [0, 1], default 0.9
-        For "sgd" and "gd".
-    nesterov : bool, default True
-        Nesterov's momentum, for "sgd" and "gd".
-    beta_1, beta_2 : float in [0, 1), default 0.9 and 0.999
-        Decay rates of adam's first and second moment estimates.
-    epsilon : float, default 1e-8
-        adam's numerical-stability constant.
+    hidden_layer_sizes : (int,) or int, default (100,)
+        Units of the one hidden layer; more than one layer is a ValueError.
+    activation : {"relu", "tanh", "logistic", "identity", "leaky_relu"}, default "relu"
+        Hidden activation ("sigmoid" is "logistic"); "leaky_relu" has slope
+        0.01 below zero.
+    solver : {"adam", "sgd", "lbfgs", "gd"}, default "adam"
+        "adam" and "sgd" (with `momentum` and `nesterovs_momentum`) take one
+        step per mini-batch; "lbfgs" minimises the full-batch loss with SciPy's
+        L-BFGS-B (`max_iter` iterations, `max_fun` evaluations); "gd" is
+        full-batch gradient descent with momentum, one step per epoch.
     alpha : float, default 1e-4
         L2 penalty: ``alpha / 2 * (|W1|^2 + |W2|^2)`` divided by the batch's
         total sample weight, as in MLPClassifier.
-    tol : float, default 1e-4
-        Tolerance of the stopping rule (see Notes).  ``-inf`` never stops early.
-    n_iter_no_change : int, default 10
-        Patience of the stopping rule (see Notes).
-    early_stopping : bool, default False
-        Set aside `validation_fraction` of the training data (a split
-        stratified by class and seeded by `random_state`), stop on the
-        validation accuracy, and keep the parameters of the best epoch.
-        Not available in partial_fit.
-    validation_fraction : float in (0, 1), default 0.1
+    batch_size : int or "auto", default "auto"
+        Samples per mini-batch; "auto" is ``min(200, n_samples)``.  A batch size
+        larger than the number of samples is clipped to it, silently.
+    learning_rate : {"constant", "invscaling", "adaptive"}, default "constant"
+        sgd's step-size schedule, MLPClassifier's: "invscaling" sets the step to
+        ``learning_rate_init / (t_ + 1) ** power_t`` after each epoch;
+        "adaptive" divides it by 5 where the stopping rule would stop, and
+        stops once it is at most 1e-6.  A number is deprecated (FutureWarning):
+        it is `learning_rate_init`.
+    learning_rate_init : float, default 0.001
+        The (initial) step size.
+    power_t : float, default 0.5
+        invscaling's exponent.
+    max_iter : int, default 200
+        Maximum number of epochs (passes over the data) of one call to fit;
+        lbfgs's iterations.
     shuffle : bool, default True
         Shuffle the samples before each epoch (mini-batch solvers).
     random_state : int, RandomState instance or None, default None
         Seeds the initialisation, the shuffling and the validation split
         (:func:`sklearn.utils.check_random_state`, drawn from in the same order
         as MLPClassifier).
+    tol : float, default 1e-4
+        Tolerance of the stopping rule (see Notes).  ``-inf`` never stops early.
+    verbose : bool or int, default False
+        Print MLPClassifier's lines ("Iteration N, loss = ..." and, with early
+        stopping, "Validation score: ..."); 2 or more shows a progress bar
+        instead (tqdm, when installed).
     warm_start : bool, default False
         fit continues from the previous solution, the optimizer's state
         (adam's moments, the velocities, the step count) included.
+    momentum : float in [0, 1], default 0.9
+        For "sgd" and "gd".
+    nesterovs_momentum : bool, default True
+        Nesterov's momentum, for "sgd" and "gd".
+    early_stopping : bool, default False
+        Set aside `validation_fraction` of the training data (seeded by
+        `random_state`; stratified for two classes only, as MLPClassifier),
+        stop on the validation accuracy, and keep the parameters of the best
+        epoch.  Not available in partial_fit.
+    validation_fraction : float in (0, 1), default 0.1
+    beta_1, beta_2 : float in [0, 1), default 0.9 and 0.999
+        Decay rates of adam's first and second moment estimates.
+    epsilon : float, default 1e-8
+        adam's numerical-stability constant.
+    n_iter_no_change : int, default 10
+        Patience of the stopping rule (see Notes).
+    max_fun : int, default 15000
+        lbfgs's limit on loss evaluations.
+    class_weight : "balanced", dict or None, default None
+        Weights of the classes, multiplied into the sample weights (not for
+        multilabel y): "balanced" is ``n_samples / (n_classes * count)``, a
+        dict maps labels to weights (1 for the labels it leaves out).
     backend : {"fast", "reference"}, default "fast"
         The compiled engine, or the NumPy specification; the two give the same
         parameters to rounding.
     n_threads : int or None, default None
-        Threads BLAS may use (through threadpoolctl) in fit and in the
-        predictions.  None: one thread when a batch is too small to gain from
-        more (fewer than 2e7 floating-point operations), BLAS's default otherwise.
-    verbose : bool, default False
-        Show a progress bar (tqdm, when installed; a line per epoch otherwise)
-        with the loss and the validation score.
+        1: the kernels' BLAS products run on the calling thread, in fit and in
+        the predictions.  None: the same when a batch is too small to gain from
+        more threads (fewer than 2e7 floating-point operations), BLAS's own
+        threads otherwise.  BLAS's process-wide settings are never changed.
     max_time : float or None, default None
         Stop after the first epoch that ends later than `max_time` seconds
         after fit started.
     callback : callable or None, default None
         ``callback(estimator)`` after each epoch of fit, with the fitted
         attributes up to date; a true return value stops training.
+    hidden_units : int or None, default None
+        Deprecated (FutureWarning at fit): ``hidden_layer_sizes=(hidden_units,)``.
+    nesterov : bool or None, default None
+        Deprecated (FutureWarning at fit): `nesterovs_momentum`.
 
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
-        The class labels, sorted (as :func:`sklearn.utils.multiclass.unique_labels` sorts them).
+        The class labels, sorted (as :func:`sklearn.utils.multiclass.unique_labels` sorts them);
+        ``arange(n_labels)`` for a multilabel indicator matrix y.
     coefs_ : list of two ndarrays
-        ``coefs_[0]`` of shape (n_features, hidden_units) and ``coefs_[1]`` of
-        shape (hidden_units, n_outputs): MLPClassifier's layout (``W1.T``, ``W2.T``).
+        ``coefs_[0]`` of shape (n_features, h) and ``coefs_[1]`` of
+        shape (h, n_outputs): MLPClassifier's layout (``W1.T``, ``W2.T``).
     intercepts_ : list of two ndarrays
-        Of shapes (hidden_units,) and (n_outputs,).
+        Of shapes (h,) and (n_outputs,).
     n_features_in_ : int
     feature_names_in_ : ndarray of str
         Only when X had string column names (a pandas DataFrame).
     n_outputs_ : int
-        1 for two classes, n_classes otherwise.
+        1 for two classes, n_classes otherwise (n_labels for multilabel y).
     n_layers_ : int
         3 (input, hidden, output), as MLPClassifier counts them.
     out_activation_ : {"logistic", "softmax"}
+        "logistic" for two classes and for multilabel y.
     loss_ : float
         The training loss of the last epoch.
     loss_curve_ : list of float
@@ -200,7 +221,59 @@ class ShallowNetClassifier(ClassifierMixin, BaseShallowNet):
     wherever Python ones are; booleans are not numbers.
     """
 
-    _parameter_constraints: ClassVar[dict] = {**BaseShallowNet._parameter_constraints}
+    _multilabel = False  # set by fit: y was a multilabel indicator matrix
+    _model_kind = "classifier"  # for the model file
+
+    _parameter_constraints: ClassVar[dict] = {
+        **BaseShallowNet._parameter_constraints,
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=1e-4,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        class_weight=None,
+        backend="fast",
+        n_threads=None,
+        max_time=None,
+        callback=None,
+        hidden_units=None,
+        nesterov=None,
+    ):
+        super().__init__(
+            hidden_layer_sizes, activation, solver=solver, alpha=alpha, batch_size=batch_size,
+            learning_rate=learning_rate, learning_rate_init=learning_rate_init, power_t=power_t,
+            max_iter=max_iter, shuffle=shuffle, random_state=random_state, tol=tol, verbose=verbose,
+            warm_start=warm_start, momentum=momentum, nesterovs_momentum=nesterovs_momentum,
+            early_stopping=early_stopping, validation_fraction=validation_fraction, beta_1=beta_1,
+            beta_2=beta_2, epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun,
+            backend=backend, n_threads=n_threads, max_time=max_time, callback=callback,
+            hidden_units=hidden_units, nesterov=nesterov,
+        )  # fmt: skip
+        self.class_weight = class_weight
 
     # ------------------------------------------------------------ fit
 
@@ -223,8 +296,16 @@ class ShallowNetClassifier(ClassifierMixin, BaseShallowNet):
         """
         return self._fit(X, y, sample_weight, incremental=False, classes=None)
 
+    def _check_solver(self):
+        if self.solver not in ("sgd", "adam", "gd"):
+            raise AttributeError(
+                f"partial_fit is only available for stochastic optimizers. {self.solver} is not stochastic."
+            )
+        return True
+
+    @available_if(lambda est: est._check_solver())
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, classes=None, sample_weight=None):
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
         """One epoch over (X, y), continuing from the current state.
 
         The first call initialises the network and needs `classes`; the
@@ -235,11 +316,12 @@ class ShallowNetClassifier(ClassifierMixin, BaseShallowNet):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,)
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+        sample_weight : array-like of shape (n_samples,) or None
         classes : array-like of shape (n_classes,) or None
             All the classes, required on the first call (y need not contain
-            them all); if given later it must equal `classes_`.
-        sample_weight : array-like of shape (n_samples,) or None
+            them all); if given later it must equal `classes_`.  The order of
+            the arguments is MLPClassifier's (scikit-learn >= 1.7).
 
         Returns
         -------
@@ -251,9 +333,28 @@ class ShallowNetClassifier(ClassifierMixin, BaseShallowNet):
     def _validate_input(self, X, y, *, incremental, first, classes):
         """X as a float array, and the code of each label in `classes_` (set here on a first fit)."""
         if incremental and first and classes is None:
-            raise ValueError("classes must be passed on the first call to partial_fit")
-        X, y = validate_data(self, X, y, dtype=(np.float64, np.float32), reset=first)
+            raise ValueError(
+                "classes must be passed on the first call to partial_fit (its arguments are MLPClassifier's: "
+                "partial_fit(X, y, sample_weight=None, classes=None); pass classes=... by name)"
+            )
+        X, y = validate_data(self, X, y, dtype=(np.float64, np.float32), reset=first, multi_output=True)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
         check_classification_targets(y)
+        multilabel = type_of_target(y) == "multilabel-indicator"
+        if y.ndim == 2 and not multilabel:
+            raise ValueError(
+                f"y of shape {y.shape} must be a multilabel indicator matrix (0/1 or booleans), got targets of type "
+                f"{type_of_target(y)!r}: for several multiclass outputs, fit one classifier per output"
+            )
+        if not first and multilabel != getattr(self, "_multilabel", False):
+            raise ValueError(
+                f"y is {'a multilabel indicator matrix' if multilabel else 'a vector of labels'} but the network was "
+                f"fitted on {'a vector of labels' if multilabel else 'a multilabel indicator matrix'}; set "
+                "warm_start=False (or fit a new estimator)"
+            )
+        if multilabel:
+            return X, self._multilabel_targets(y, first)
         y_classes = unique_labels(y)
         if first:
             all_classes = unique_labels(classes) if incremental else y_classes
@@ -274,22 +375,71 @@ class ShallowNetClassifier(ClassifierMixin, BaseShallowNet):
             )
         if first:
             self.classes_ = all_classes
+            self._multilabel = False
         return X, y_codes
 
+    def _multilabel_targets(self, y, first):
+        """The 0/1 indicator matrix (n_samples, n_labels) of a multilabel y; classes_ = arange(n_labels)."""
+        n_labels = y.shape[1]
+        if first:
+            self.classes_ = np.arange(n_labels)
+            self._multilabel = True
+        elif n_labels != len(self.classes_):
+            raise ValueError(f"y has {n_labels} labels, the network was fitted on {len(self.classes_)}")
+        return (np.asarray(y) != 0).astype(np.intp)
+
+    def _weigh_classes(self, y_codes, sample_weight, dtype, incremental):
+        """sample_weight times the weight of each sample's class (class_weight); None when neither is given."""
+        cw = self.class_weight
+        if cw is None:
+            return sample_weight
+        if self._multilabel:
+            raise ValueError("class_weight is not supported for multilabel y; pass sample_weight instead")
+        k = len(self.classes_)
+        if isinstance(cw, str):  # "balanced": n_samples / (n_classes * count of the class)
+            if incremental:
+                raise ValueError("class_weight='balanced' is not supported for partial_fit: pass a dict of weights")
+            counts = np.bincount(y_codes, minlength=k)
+            weights = np.where(counts > 0, len(y_codes) / (k * np.maximum(counts, 1)), 0.0)
+        else:
+            labels = self.classes_.tolist()
+            unknown = [key for key in cw if key not in labels]
+            if unknown:
+                raise ValueError(f"class_weight names {unknown!r}, which are not among classes_ {self.classes_!r}")
+            weights = np.array([cw.get(c, 1.0) for c in labels], dtype=object)
+            if not all(isinstance(w, Real) and not isinstance(w, bool) for w in weights):
+                raise TypeError(f"class_weight values must be numbers, got {cw!r}")
+            weights = weights.astype(np.float64)
+            if not np.all(np.isfinite(weights)) or np.any(weights < 0):
+                raise ValueError(f"class_weight values must be finite and non-negative, got {cw!r}")
+        out = weights[y_codes]
+        if sample_weight is not None:
+            out = out * sample_weight
+        if not np.any(out > 0):
+            raise ValueError("the class weights times the sample weights are all zero")
+        return out.astype(dtype)
+
     def _output_units(self):
-        """One sigmoid unit for two classes, a softmax over the classes otherwise."""
+        """One sigmoid unit for two classes, a softmax over the classes otherwise; a sigmoid per label (multilabel)."""
         n_classes = len(self.classes_)
-        return 1 if n_classes == 2 else n_classes
+        return 1 if n_classes == 2 and not self._multilabel else n_classes
 
     def _output_activation(self):
-        return "logistic" if len(self.classes_) == 2 else "softmax"
+        return "logistic" if len(self.classes_) == 2 or self._multilabel else "softmax"
 
     def _targets(self, y_codes, dtype):
-        """Y of shape (n_outputs, m): the 0/1 row for two classes, one-hot columns otherwise."""
+        """Y of shape (n_outputs, m): the 0/1 row for two classes, one-hot columns otherwise.
+
+        For multilabel y: the indicator matrix's transpose.
+        """
+        if self._multilabel:
+            return np.ascontiguousarray(y_codes.T, dtype=dtype)
         return one_hot(y_codes, len(self.classes_), dtype)
 
     def _check_training_targets(self, y_codes):
         """Two classes or more must remain once the samples of weight zero are dropped (fit)."""
+        if self._multilabel:
+            return
         if len(np.unique(y_codes)) < 2:
             raise ValueError(
                 f"{type(self).__name__} needs samples of at least 2 classes with a positive sample weight, "
@@ -297,12 +447,17 @@ class ShallowNetClassifier(ClassifierMixin, BaseShallowNet):
             )
 
     def _stratify(self, y_codes):
-        """The validation split is stratified by class."""
-        return y_codes
+        """As MLPClassifier: the validation split is stratified for a single output unit (two classes) only."""
+        return y_codes if self.n_outputs_ == 1 else None
 
     def _evaluate(self, XvT, y_val, sw_val, params):
-        """Validation accuracy and cross-entropy (both sample-weighted)."""
+        """Validation accuracy (subset accuracy for multilabel y) and cross-entropy (both sample-weighted)."""
         Z = self._logits_T(XvT, params).T
+        w = np.ones(len(y_val)) if sw_val is None else np.asarray(sw_val, np.float64)
+        if self._multilabel:
+            right = np.all((Z > 0) == (y_val == 1), axis=1)
+            loglik = np.where(y_val == 1, _numerics.log_sigmoid(Z), _numerics.log_sigmoid(-Z)).sum(axis=1)
+            return float(np.average(right, weights=w)), float(-np.dot(w, loglik.astype(np.float64)) / w.sum())
         if Z.shape[1] == 1:
             z = Z[:, 0]
             pred = (z > 0).astype(np.intp)
@@ -310,8 +465,7 @@ class ShallowNetClassifier(ClassifierMixin, BaseShallowNet):
         else:
             pred = Z.argmax(axis=1)
             loglik = _numerics.log_softmax(Z)[np.arange(Z.shape[0]), y_val]
-        w = np.ones(len(y_val)) if sw_val is None else np.asarray(sw_val, np.float64)
-        score = float(np.dot(w, pred == y_val) / w.sum())
+        score = float(np.average(pred == y_val, weights=w))
         loss = float(-np.dot(w, loglik.astype(np.float64)) / w.sum())
         return score, loss
 
@@ -330,7 +484,7 @@ class ShallowNetClassifier(ClassifierMixin, BaseShallowNet):
         (n_samples, n_classes) otherwise.
         """
         Z = self._logits(X)
-        return Z[:, 0] if Z.shape[1] == 1 else Z
+        return Z[:, 0] if Z.shape[1] == 1 and not self._multilabel else Z
 
     def predict(self, X):
         """Predicted class labels.
@@ -345,6 +499,8 @@ class ShallowNetClassifier(ClassifierMixin, BaseShallowNet):
             Labels from `classes_`.
         """
         Z = self._logits(X)
+        if self._multilabel:
+            return (Z > 0).astype(int)
         idx = (Z[:, 0] > 0).astype(np.intp) if Z.shape[1] == 1 else Z.argmax(axis=1)
         return self.classes_[idx]
 
@@ -361,6 +517,8 @@ class ShallowNetClassifier(ClassifierMixin, BaseShallowNet):
             Two columns for two classes; each row sums to 1.
         """
         Z = self._logits(X)
+        if self._multilabel:
+            return _numerics.sigmoid(Z)
         if Z.shape[1] == 1:
             z = Z[:, 0]
             return np.column_stack([_numerics.sigmoid(-z), _numerics.sigmoid(z)])
@@ -378,6 +536,8 @@ class ShallowNetClassifier(ClassifierMixin, BaseShallowNet):
         ndarray of shape (n_samples, n_classes)
         """
         Z = self._logits(X)
+        if self._multilabel:
+            return _numerics.log_sigmoid(Z)
         if Z.shape[1] == 1:
             z = Z[:, 0]
             return np.column_stack([_numerics.log_sigmoid(-z), _numerics.log_sigmoid(z)])
