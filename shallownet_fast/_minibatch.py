@@ -219,12 +219,14 @@ def _fast_epoch(
     t = np.array([state["t"]], dtype=np.longlong)
     order = np.empty(0, np.intp) if order is None else np.ascontiguousarray(order, dtype=np.intp)
     signal_every = _threads.signal_every(_threads.flops(n_x, n_h, n_y, bs))
-    if sparse:  # X.T's rows as CSR; output codes as the dense kernel's: logistic for one unit, else softmax
+    if sparse:  # X.T's rows as CSR; the output code as the dense kernel's (auto: logistic for one unit, else softmax)
         kernel, data = _core.train_epoch_csr, _fast._csr_arrays(X.T, dt)
         codes = (_core.ACTIVATION_CODES[activation], _core.OUTPUT_CODES["auto" if out is None else out])
+        tail = (signal_every,)
         scratch += (np.empty((n_x, n_h), dt), np.empty((n_x, n_h), dt), np.empty((bs, n_h), dt))
     else:
         kernel, data, codes = _core.train_epoch, (X,), (_core.ACTIVATION_CODES[activation],)
+        tail = (signal_every, _core.OUTPUT_CODES["auto" if out is None else out])
     try:
         return kernel(
             *data,
@@ -248,8 +250,7 @@ def _fast_epoch(
             float(epsilon),
             float(alpha),
             *scratch,
-            signal_every,
-            _core.OUTPUT_CODES["auto" if out is None else out],
+            *tail,
         )
     finally:
         state["t"] = int(t[0])

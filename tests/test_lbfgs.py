@@ -259,7 +259,7 @@ def test_loss_gradient_checks_its_buffers():
     grads1, scratch1 = entry_args(one, np.float64, 8)
     with pytest.raises(ValueError, match="softmax output needs at least 2"):
         _core.loss_gradient(
-            X, Y[:1], np.ones(20), one["W1"], one["b1"].ravel(), one["W2"], one["b2"].ravel(), 0, 1, 0.0,
+            X, Y[:1], np.ones(20), one["W1"], one["b1"].ravel(), one["W2"], one["b2"].ravel(), 0, _core.OUTPUT_CODES["softmax"], 0.0,
             *grads1, *scratch1,
         )  # fmt: skip
 

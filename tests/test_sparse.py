@@ -65,7 +65,7 @@ def test_predict_kernel_in_blocks(dtype, activation):
     A2 = np.empty((3, 100), dtype)
     W1, b1, W2, b2 = params["W1"], params["b1"].ravel(), params["W2"], params["b2"].ravel()
     scratch = np.empty((5, 16), dtype), np.empty((9, 4), dtype), np.empty((16, 4), dtype)
-    _core.predict_csr(data, indices, indptr, W1, b1, W2, b2, _core.ACTIVATION_CODES[activation], 1, A2, *scratch)
+    _core.predict_csr(data, indices, indptr, W1, b1, W2, b2, _core.ACTIVATION_CODES[activation], _core.OUTPUT_CODES["softmax"], A2, *scratch)
     assert_close(A2, _numerics.forward(dense_T(X), *(params[k] for k in PARAM_KEYS), activation)[0], dtype)
 
 
