@@ -102,7 +102,6 @@ class _PredictProba(Protocol):
 
 predict_proba: _PredictProba
 
-
 def train(
     X: np.ndarray,  # const floating[:, ::1]  IN  (n_x, m), m >= 1
     Y: np.ndarray,  # const floating[:, ::1]  IN  (n_y, m)
@@ -185,7 +184,6 @@ class _NetworkFinite(Protocol):
 
 network_finite: _NetworkFinite
 
-
 def train_epoch(
     X: np.ndarray,  # const floating[:, ::1]  IN  (n_x, m)
     Y: np.ndarray,  # const floating[:, ::1]  IN  (n_y, m)
@@ -235,6 +233,120 @@ def train_epoch(
     the output delta is (A2 - Y) * w; weight gradients are (sums + alpha * W) / sw and
     bias gradients sums / sw, as in scikit-learn's MLP; then one sgd or adam step.
     """
+
+def loss_gradient(
+    X: np.ndarray,  # const floating[:, ::1]  IN  (n_x, m), m >= 1
+    Y: np.ndarray,  # const floating[:, ::1]  IN  (n_y, m)
+    sw: np.ndarray,  # const floating[::1]  IN  (m,) sample weights
+    W1: np.ndarray,  # const floating[:, ::1]  IN  (n_h, n_x)
+    b1: np.ndarray,  # const floating[::1]  IN  (n_h,)
+    W2: np.ndarray,  # const floating[:, ::1]  IN  (n_y, n_h)
+    b2: np.ndarray,  # const floating[::1]  IN  (n_y,)
+    act: int,
+    output: int,
+    alpha: float,
+    dW1: np.ndarray,  # floating[:, ::1]  OUT (n_h, n_x)
+    db1: np.ndarray,  # floating[::1]  OUT (n_h,)
+    dW2: np.ndarray,  # floating[:, ::1]  OUT (n_y, n_h)
+    db2: np.ndarray,  # floating[::1]  OUT (n_y,)
+    H: np.ndarray,  # floating[:, ::1]  SCRATCH (n_h, block), block >= 1: A1
+    D: np.ndarray,  # floating[:, ::1]  SCRATCH (n_h, block): dZ1
+    O: np.ndarray,  # floating[:, ::1]  SCRATCH (n_y, block)
+    tmp: np.ndarray,  # floating[::1]  SCRATCH (block,)
+) -> float:
+    """The full-batch loss of scikit-learn's MLP and its gradient, block of columns by block of columns."""
+
+def loss_gradient_csr(
+    data: np.ndarray,  # const floating[::1]  IN  (nnz,) X's stored values
+    indices: np.ndarray,  # const Py_ssize_t[::1]  IN  (nnz,) their columns, in [0, n_x)
+    indptr: np.ndarray,  # const Py_ssize_t[::1]  IN  (m + 1,) row j: indptr[j] .. indptr[j + 1]
+    Y: np.ndarray,  # const floating[:, ::1]  IN  (n_y, m)
+    sw: np.ndarray,  # const floating[::1]  IN  (m,) sample weights
+    W1: np.ndarray,  # const floating[:, ::1]  IN  (n_h, n_x)
+    b1: np.ndarray,  # const floating[::1]  IN  (n_h,)
+    W2: np.ndarray,  # const floating[:, ::1]  IN  (n_y, n_h)
+    b2: np.ndarray,  # const floating[::1]  IN  (n_y,)
+    act: int,
+    output: int,
+    alpha: float,
+    dW1: np.ndarray,  # floating[:, ::1]  OUT (n_h, n_x)
+    db1: np.ndarray,  # floating[::1]  OUT (n_h,)
+    dW2: np.ndarray,  # floating[:, ::1]  OUT (n_y, n_h)
+    db2: np.ndarray,  # floating[::1]  OUT (n_y,)
+    H: np.ndarray,  # floating[:, ::1]  SCRATCH (n_h, block), block >= 1: A1
+    D: np.ndarray,  # floating[:, ::1]  SCRATCH (n_h, block): dZ1
+    O: np.ndarray,  # floating[:, ::1]  SCRATCH (n_y, block)
+    tmp: np.ndarray,  # floating[::1]  SCRATCH (block,)
+    WT: np.ndarray,  # floating[:, ::1]  SCRATCH (n_x, n_h): W1.T
+    GT: np.ndarray,  # floating[:, ::1]  SCRATCH (n_x, n_h): dW1.T
+    ZT: np.ndarray,  # floating[:, ::1]  SCRATCH (block, n_h)
+) -> float:
+    """loss_gradient for X given as CSR (m, n_x), one example per row, over its stored entries."""
+
+def predict_csr(
+    data: np.ndarray,  # const floating[::1]  IN  (nnz,) X's stored values
+    indices: np.ndarray,  # const Py_ssize_t[::1]  IN  (nnz,) their columns, in [0, n_x)
+    indptr: np.ndarray,  # const Py_ssize_t[::1]  IN  (m + 1,)
+    W1: np.ndarray,  # const floating[:, ::1]  IN  (n_h, n_x)
+    b1: np.ndarray,  # const floating[::1]  IN  (n_h,)
+    W2: np.ndarray,  # const floating[:, ::1]  IN  (n_y, n_h)
+    b2: np.ndarray,  # const floating[::1]  IN  (n_y,)
+    act: int,
+    output: int,
+    A2: np.ndarray,  # floating[:, ::1]  OUT (n_y, m)
+    H: np.ndarray,  # floating[:, ::1]  SCRATCH (n_h + 1, block), block >= 1
+    WT: np.ndarray,  # floating[:, ::1]  SCRATCH (n_x, n_h): W1.T
+    ZT: np.ndarray,  # floating[:, ::1]  SCRATCH (block, n_h)
+) -> None:
+    """A2 := out(W2 @ g(W1 @ X.T + b1) + b2) for X given as CSR (m, n_x), block by block of rows."""
+
+def train_epoch_csr(
+    data: np.ndarray,  # const floating[::1]  IN  (nnz,) X's stored values
+    indices: np.ndarray,  # const Py_ssize_t[::1]  IN  (nnz,) their columns, in [0, n_x)
+    indptr: np.ndarray,  # const Py_ssize_t[::1]  IN  (m + 1,) row j: indptr[j] .. indptr[j + 1]
+    Y: np.ndarray,  # const floating[:, ::1]  IN  (n_y, m)
+    sw: np.ndarray,  # const floating[::1]  IN  (m,) sample weights
+    order: np.ndarray,  # const Py_ssize_t[::1]  IN  (m,) permutation, or (0,): natural order
+    batch_size: int,
+    W1: np.ndarray,  # floating[:, ::1]  IN/OUT (n_h, n_x)
+    b1: np.ndarray,  # floating[::1]  IN/OUT (n_h,)
+    W2: np.ndarray,  # floating[:, ::1]  IN/OUT (n_y, n_h)
+    b2: np.ndarray,  # floating[::1]  IN/OUT (n_y,)
+    mW1: np.ndarray,  # floating[:, ::1]  IN/OUT first moments / velocities
+    mb1: np.ndarray,  # floating[::1]
+    mW2: np.ndarray,  # floating[:, ::1]
+    mb2: np.ndarray,  # floating[::1]
+    vW1: np.ndarray,  # floating[:, ::1]  IN/OUT second moments (adam)
+    vb1: np.ndarray,  # floating[::1]
+    vW2: np.ndarray,  # floating[:, ::1]
+    vb2: np.ndarray,  # floating[::1]
+    t: np.ndarray,  # long long[::1]  IN/OUT (1,) updates so far
+    act: int,
+    output: int,
+    solver: int,
+    learning_rate: float,
+    momentum: float,
+    nesterov: bool,
+    beta_1: float,
+    beta_2: float,
+    epsilon: float,
+    alpha: float,
+    Yb: np.ndarray,  # floating[:, ::1]  SCRATCH (n_y, batch_size)
+    swb: np.ndarray,  # floating[::1]  SCRATCH (batch_size,)
+    H: np.ndarray,  # floating[:, ::1]  SCRATCH (n_h, batch_size): A1
+    D: np.ndarray,  # floating[:, ::1]  SCRATCH (n_h, batch_size): dZ1
+    O: np.ndarray,  # floating[:, ::1]  SCRATCH (n_y, batch_size)
+    tmp: np.ndarray,  # floating[::1]  SCRATCH (batch_size,)
+    dW1: np.ndarray,  # floating[:, ::1]  SCRATCH (n_h, n_x)
+    db1: np.ndarray,  # floating[::1]  SCRATCH (n_h,)
+    dW2: np.ndarray,  # floating[:, ::1]  SCRATCH (n_y, n_h)
+    db2: np.ndarray,  # floating[::1]  SCRATCH (n_y,)
+    WT: np.ndarray,  # floating[:, ::1]  SCRATCH (n_x, n_h): W1.T
+    GT: np.ndarray,  # floating[:, ::1]  SCRATCH (n_x, n_h): dW1.T
+    ZT: np.ndarray,  # floating[:, ::1]  SCRATCH (batch_size, n_h)
+    signal_every: int = 0,
+) -> float:
+    """train_epoch for X given as CSR (m, n_x), one example per row; a batch is a list of rows."""
 
 def cpu_level() -> int:
     """0: baseline only; 1: AVX2 and FMA; 2: also AVX-512 (F, DQ, BW, VL), as the CPU and OS report."""

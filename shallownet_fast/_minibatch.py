@@ -20,8 +20,10 @@ caller's parameter and state arrays in place.
 """
 
 import numpy as np
+import scipy.sparse as sp
 
 from . import _numerics, _threads, _validation
+from . import fast as _fast
 from ._dispatch import kernels as _core
 from ._validation import PARAM_KEYS, SOLVERS
 
@@ -62,7 +64,8 @@ def run_epoch(
 ):
     """One epoch in place; returns the epoch's loss (sum of loss_b * len(b), over m).
 
-    X (n_x, m) and Y (n_y, m) C-contiguous, of the parameters' dtype;
+    X (n_x, m) and Y (n_y, m) C-contiguous, of the parameters' dtype (or X a scipy
+    sparse matrix or array (n_x, m): the transpose of CSR or CSC data, never densified);
     sample_weight (m,); order an np.intp permutation of range(m) or None;
     params and state as made by the caller and :func:`make_state`; `out` the
     output layer and loss (:func:`shallownet_fast._numerics.output`: None for a
@@ -191,13 +194,16 @@ def _fast_epoch(
     alpha,
     out,
 ):
-    X, Y, sw = np.ascontiguousarray(X), np.ascontiguousarray(Y), np.ascontiguousarray(sw)
-    _validation.check_kernel_sizes("X", X, "Y", Y, "W1", params["W1"], "W2", params["W2"])
+    sparse = sp.issparse(X)
+    Y, sw = np.ascontiguousarray(Y), np.ascontiguousarray(sw)
+    if not sparse:
+        X = np.ascontiguousarray(X)
+        _validation.check_kernel_sizes("X", X, "Y", Y, "W1", params["W1"], "W2", params["W2"])
     (n_x, m), n_y, dt = X.shape, Y.shape[0], X.dtype
     n_h = params["W1"].shape[0]
     bs = int(min(batch_size, m))
     scratch = (
-        np.empty((n_x, bs), dt),
+        *(() if sparse else (np.empty((n_x, bs), dt),)),
         np.empty((n_y, bs), dt),
         np.empty(bs, dt),
         np.empty((n_h, bs), dt),
@@ -213,9 +219,17 @@ def _fast_epoch(
     t = np.array([state["t"]], dtype=np.longlong)
     order = np.empty(0, np.intp) if order is None else np.ascontiguousarray(order, dtype=np.intp)
     signal_every = _threads.signal_every(_threads.flops(n_x, n_h, n_y, bs))
+    if sparse:  # X.T's rows as CSR; the output code as the dense kernel's (auto: logistic for one unit, else softmax)
+        kernel, data = _core.train_epoch_csr, _fast._csr_arrays(X.T, dt)
+        codes = (_core.ACTIVATION_CODES[activation], _core.OUTPUT_CODES["auto" if out is None else out])
+        tail = (signal_every,)
+        scratch += (np.empty((n_x, n_h), dt), np.empty((n_x, n_h), dt), np.empty((bs, n_h), dt))
+    else:
+        kernel, data, codes = _core.train_epoch, (X,), (_core.ACTIVATION_CODES[activation],)
+        tail = (signal_every, _core.OUTPUT_CODES["auto" if out is None else out])
     try:
-        return _core.train_epoch(
-            X,
+        return kernel(
+            *data,
             Y,
             sw,
             order,
@@ -226,7 +240,7 @@ def _fast_epoch(
             params["b2"].reshape(-1),
             *(flat[k] for k in _STATE_KEYS),
             t,
-            _core.ACTIVATION_CODES[activation],
+            *codes,
             _core.SOLVER_CODES[solver],
             float(lr),
             float(momentum),
@@ -236,8 +250,7 @@ def _fast_epoch(
             float(epsilon),
             float(alpha),
             *scratch,
-            signal_every,
-            _core.OUTPUT_CODES["auto" if out is None else out],
+            *tail,
         )
     finally:
         state["t"] = int(t[0])

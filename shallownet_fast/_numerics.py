@@ -167,7 +167,7 @@ def batch_loss_and_grads(params, X, Y, sample_weight, activation, alpha, out=Non
     Parameters
     ----------
     params : dict with W1 (n_h, n_x), b1 (n_h, 1), W2 (n_y, n_h), b2 (n_y, 1)
-    X : ndarray of shape (n_x, m)
+    X : ndarray or scipy sparse matrix of shape (n_x, m)
     Y : ndarray of shape (n_y, m), 0/1 (one-hot columns when n_y > 1), X's dtype
     sample_weight : ndarray of shape (m,)
     activation : str
@@ -190,10 +190,10 @@ def batch_loss_and_grads(params, X, Y, sample_weight, activation, alpha, out=Non
     dt = X.dtype.type
     sw_sum = float(sample_weight.sum(dtype=np.float64))
     A2, cache = forward(X, W1, b1, W2, b2, activation, out)
+    A1 = cache["A1"]
     data = -float(np.dot(log_likelihood(A2, Y, out).sum(axis=0, dtype=np.float64), sample_weight)) / sw_sum
     squares = float(np.sum(W1 * W1, dtype=np.float64) + np.sum(W2 * W2, dtype=np.float64))
     loss = data + 0.5 * float(alpha) * squares / sw_sum
-    A1 = cache["A1"]
     dZ2 = (A2 - Y) * sample_weight
     dZ1 = _hidden_delta(W2, dZ2, A1, activation)
     a, s = dt(alpha), dt(sw_sum)

@@ -157,6 +157,43 @@ def predict(parameters, X, *, activation="tanh"):
     return A2.argmax(axis=0)
 
 
+def _csr_arrays(X, dtype):
+    """(data, indices, indptr) of a scipy sparse X (m, n_x) as CSR in `dtype` and np.intp: the kernels' sparse form.
+
+    A CSR X of those dtypes is used as it is; any other is converted (a copy of
+    its stored entries, never a dense array).  Raises ValueError for a NaN or
+    infinite stored value.
+    """
+    X = X.tocsr()
+    data = np.ascontiguousarray(X.data, dtype=dtype)
+    if not _core.all_finite(data.reshape(1, -1)):
+        raise ValueError("X contains NaN or infinity")
+    return data, np.ascontiguousarray(X.indices, dtype=np.intp), np.ascontiguousarray(X.indptr, dtype=np.intp)
+
+
+def _predict_csr(X, parameters, *, activation="tanh", output="identity"):
+    """Outputs (n_y, m) of the network for a scipy sparse X of shape (m, n_x) (CSR or CSC), never densified.
+
+    output "identity" gives the logits Z2 = W2 @ g(W1 @ X.T + b1) + b2; "logistic"
+    a sigmoid of each row; "softmax" the column softmax.  Computed in the
+    parameters' dtype, block of rows by block of rows (memory: X's entries, W1.T,
+    one block).
+    """
+    W1, W2 = _contig(parameters["W1"]), _contig(parameters["W2"])
+    b1, b2 = _contig(parameters["b1"]).ravel(), _contig(parameters["b2"]).ravel()
+    dt = W1.dtype
+    if X.ndim != 2 or X.shape[1] != W1.shape[1]:
+        raise ValueError(f"X has shape {X.shape}; expected (m, {W1.shape[1]}), n_x = W1.shape[1]")
+    (n_h, n_x), n_y, m = W1.shape, W2.shape[0], X.shape[0]
+    csr = _csr_arrays(X, dt)
+    A2 = np.empty((n_y, m), dt)
+    block = _threads.predict_block(n_h, m, dt)
+    scratch = np.empty((n_h + 1, block), dt), np.empty((n_x, n_h), dt), np.empty((block, n_h), dt)
+    codes = _core.ACTIVATION_CODES[activation], _core.OUTPUT_CODES[output]
+    _core.predict_csr(*csr, W1, b1, W2, b2, *codes, A2, *scratch)
+    return A2
+
+
 def _share_docs():
     from . import reference
 

@@ -33,14 +33,16 @@ ACTIVATION_CODES = {"tanh": TANH, "relu": RELU, "leaky_relu": LEAKY_RELU, "sigmo
 # Output layers of train_epoch: OUT_AUTO is a sigmoid for one output row and a
 # softmax otherwise (the classifier's single-label outputs); OUT_LOGISTIC a
 # sigmoid per row (multilabel); OUT_IDENTITY the identity with the halved squared
-# error (the regressor).
+# error (the regressor); OUT_SOFTMAX the column softmax (n_y >= 2; for train_epoch
+# the same as OUT_AUTO).
 cdef enum:
     OUT_AUTO = 0
     OUT_LOGISTIC = 1
     OUT_IDENTITY = 2
-    N_OUTPUTS = 3
+    OUT_SOFTMAX = 3
+    N_OUTPUTS = 4
 
-OUTPUT_CODES = {"auto": OUT_AUTO, "softmax": OUT_AUTO, "logistic": OUT_LOGISTIC, "identity": OUT_IDENTITY}
+OUTPUT_CODES = {"auto": OUT_AUTO, "softmax": OUT_SOFTMAX, "logistic": OUT_LOGISTIC, "identity": OUT_IDENTITY}
 
 # When a product W @ X (W of rows x K) runs in BLAS rather than in the loop
 # nests here.  Measured with benches/crossover.py on the 2-core machine (AVX-512

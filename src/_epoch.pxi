@@ -21,7 +21,7 @@ cdef void _epoch_output(floating* O, Py_ssize_t ld, const floating* b, Py_ssize_
     column softmax of O + b; OUT_LOGISTIC a sigmoid per entry; OUT_IDENTITY O + b."""
     cdef Py_ssize_t j, k
     cdef floating* o
-    if out == OUT_AUTO:
+    if out == OUT_AUTO or out == OUT_SOFTMAX:
         _output_activation(O, O, ld, b, n_y, n, tmp)
         return
     for k in range(n_y):
@@ -47,7 +47,7 @@ cdef void _epoch_loss_terms(const floating* A, Py_ssize_t lda, const floating* Y
     cdef const floating* a
     cdef const floating* y
     cdef floating d
-    if out == OUT_AUTO:
+    if out == OUT_AUTO or out == OUT_SOFTMAX:
         _loss_terms(A, lda, Y, ldy, n_y, n, tmp)
         return
     for j in range(n):
@@ -66,6 +66,18 @@ cdef void _epoch_loss_terms(const floating* A, Py_ssize_t lda, const floating* Y
     if out == OUT_IDENTITY:
         for j in range(n):
             tmp[j] = tmp[j] / (2 * <floating> n_y)
+
+
+cdef inline double _l2_penalty(const floating* W1, const floating* W2, Py_ssize_t n_x, Py_ssize_t n_h,
+                               Py_ssize_t n_y, double alpha, double sw_sum) noexcept nogil:
+    """MLP's L2 term of the loss: alpha / 2 * (|W1|^2 + |W2|^2) / sw."""
+    return 0.5 * alpha * (_squares(W1, n_h * n_x) + _squares(W2, n_y * n_h)) / sw_sum
+
+
+cdef inline double _adam_rate(double learning_rate, double beta_1, double beta_2,
+                              long long t) noexcept nogil:
+    """Adam's step size after t updates: lr sqrt(1 - beta_2^t) / (1 - beta_1^t)."""
+    return learning_rate * sqrt(1 - beta_2 ** t) / (1 - beta_1 ** t)
 
 
 cdef void _step(floating* p, const floating* g_sum, Py_ssize_t n, floating* m1, floating* m2,
@@ -201,7 +213,7 @@ def train_epoch(const floating[:, ::1] X not None,     # IN  (n_x, m)
             # D (dZ1) is not written before _hidden_backward: its first row serves as scratch here.
             _epoch_loss_terms(&O[0, 0], n, yb, ld, n_y, n, out, &tmp[0], &D[0, 0])
             data = -_dot(&tmp[0], wb, n) / sw_sum
-            l2 = 0.5 * alpha * (_squares(&W1[0, 0], n_h * n_x) + _squares(&W2[0, 0], n_y * n_h)) / sw_sum
+            l2 = _l2_penalty(&W1[0, 0], &W2[0, 0], n_x, n_h, n_y, alpha, sw_sum)
             total += (data + l2) * n
             _output_delta(&O[0, 0], n, yb, ld, wb, &db2[0], n_y, n, False)
             _hidden_backward(xb, ld, &W2[0, 0], &H[0, 0], &O[0, 0], n, &D[0, 0], n,
@@ -209,7 +221,7 @@ def train_epoch(const floating[:, ::1] X not None,     # IN  (n_x, m)
                              act, False)
             t[0] += 1
             if solver == ADAM:
-                lr_t = <floating> (learning_rate * sqrt(1 - beta_2 ** t[0]) / (1 - beta_1 ** t[0]))
+                lr_t = <floating> _adam_rate(learning_rate, beta_1, beta_2, t[0])
             for q in range(4):  # W1, b1, W2, b2: the weights (even q) decay, the biases do not
                 _step(params[q], grads[q], sizes[q], firsts[q], seconds[q], fsw, fa if q % 2 == 0 else zero,
                       solver, lr, lr_t, <floating> momentum, nesterov, <floating> beta_1,

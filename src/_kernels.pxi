@@ -18,6 +18,9 @@
 #   _train.pxi       full-batch gradient descent (train), serial or a team
 #                    of threads of its own (_team.h)
 #   _epoch.pxi       one epoch of mini-batch sgd / adam (train_epoch)
+#   _gradient.pxi    output modes, the full-batch loss and gradient of MLP
+#                    (loss_gradient), a sparse (CSR) first layer
+#                    (loss_gradient_csr, predict_csr)
 #
 # Conventions:
 # - `def` entries take typed memoryviews, each marked # IN, # OUT, # IN/OUT or
@@ -100,3 +103,4 @@ include "_layers.pxi"
 include "_entries.pxi"
 include "_train.pxi"
 include "_epoch.pxi"
+include "_gradient.pxi"

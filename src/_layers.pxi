@@ -120,9 +120,8 @@ cdef void _hidden_forward(const floating* X, Py_ssize_t ldx, const floating* W1,
     With Z1 == A1 the hidden layer is computed in place and Z1 is not kept.
     Each hidden row is added into O while it is still in cache.
     """
-    cdef Py_ssize_t i, j, k
+    cdef Py_ssize_t i, j
     cdef floating* a
-    cdef floating* z
     cdef bint blas = _use_blas(n_h, n_x)
     if Z1 == A1 and n_y == 1 and act == TANH and not blas and n_x <= 3:
         # the small product is formed inside tanh's first sweep
@@ -139,6 +138,19 @@ cdef void _hidden_forward(const floating* X, Py_ssize_t ldx, const floating* W1,
             _tanh_output_sweep(a, n, W2[i], O)
         return
     _product(W1, X, ldx, Z1, ldh, n_h, n_x, n, blas)
+    _hidden_activate(Z1, A1, ldh, b1, W2, O, ldo, n_h, n_y, n, act)
+
+
+cdef void _hidden_activate(floating* Z1, floating* A1, Py_ssize_t ldh, const floating* b1,
+                           const floating* W2, floating* O, Py_ssize_t ldo, Py_ssize_t n_h,
+                           Py_ssize_t n_y, Py_ssize_t n, int act) noexcept nogil:
+    """_hidden_forward after the product W1 @ X, which Z1 holds: A1 := g(Z1 + b1); O := W2 @ A1.
+
+    Z1 := Z1 + b1 when Z1 is not A1; with Z1 == A1 the layer is activated in place.
+    """
+    cdef Py_ssize_t i, j, k
+    cdef floating* a
+    cdef floating* z
     if Z1 == A1 and n_y == 1:
         for j in range(n):
             O[j] = 0
