@@ -82,7 +82,7 @@ def classification_data(n_classes, dtype, seed=0):
 
 
 def make_classifier(activation="tanh", backend="fast", **kw):
-    kw = {"hidden_units": 7, "max_iter": 40, "learning_rate": 0.01, "random_state": 0, **kw}
+    kw = {"hidden_layer_sizes": (7,), "max_iter": 40, "learning_rate_init": 0.01, "random_state": 0, **kw}
     return ShallowNetClassifier(activation=activation, backend=backend, **kw)
 
 
@@ -337,7 +337,7 @@ def test_regressor_onnx_equals_estimator(cls, activation, backend, n_outputs, dt
     X, y, X_test = regression_data(n_outputs, dtype)
     kw = {"activation": activation, "random_state": 0}
     if backend is not None:
-        kw.update(backend=backend, hidden_units=7, max_iter=40, learning_rate=0.01)
+        kw.update(backend=backend, hidden_layer_sizes=(7,), max_iter=40, learning_rate_init=0.01)
     reg = cls(**kw)
     model = make_pipeline(StandardScaler(), reg) if in_pipeline else reg
     fit_quietly(model, X, y)
