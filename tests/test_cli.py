@@ -32,9 +32,15 @@ def run(cwd, *args, status=0):
     """``python -m shallownet_fast *args`` in `cwd`; checks the exit status and returns the process."""
     proc = subprocess.run(
         [sys.executable, "-m", "shallownet_fast", *map(str, args)],
-        cwd=cwd, env=_env(), capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
-    assert proc.returncode == status, f"exit {proc.returncode}, expected {status}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+        cwd=cwd,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == status, (
+        f"exit {proc.returncode}, expected {status}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+    )
     return proc
 
 
@@ -47,8 +53,12 @@ def run_without(cwd, module, *args, status):
     )
     proc = subprocess.run(
         [sys.executable, "-c", code, module, *map(str, args)],
-        cwd=cwd, env=_env(), capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        cwd=cwd,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == status, proc.stderr
     return proc
 
@@ -110,8 +120,20 @@ def test_demo(tmp_path):
 
 
 def test_demo_options(tmp_path):
-    out = run(tmp_path, "demo", "--iterations", "200", "--hidden", "3", "--activation", "relu",
-              "--learning-rate", "0.5", "--seed", "7").stdout  # fmt: skip
+    out = run(
+        tmp_path,
+        "demo",
+        "--iterations",
+        "200",
+        "--hidden",
+        "3",
+        "--activation",
+        "relu",
+        "--learning-rate",
+        "0.5",
+        "--seed",
+        "7",
+    ).stdout
     assert "n_h = 3, 200 iterations, learning rate 0.5, relu hidden layer, seed 7" in out
 
 
@@ -185,8 +207,9 @@ def test_sweep_implementations_agree(tmp_path):
 
 def test_train_then_predict_csv(tmp_path, flower_csv):
     data, labels = flower_csv
-    out = run(tmp_path, "train", data.name, "--label", "colour", "--out", "model.npz",
-              "--iterations", "3000", "--quiet").stdout  # fmt: skip
+    out = run(
+        tmp_path, "train", data.name, "--label", "colour", "--out", "model.npz", "--iterations", "3000", "--quiet"
+    ).stdout
     assert "400 examples, 2 features, label 'colour' with 2 classes (blue, red)" in out
     assert re.search(r"training accuracy (\d+\.\d\d)%", out)
     assert "wrote the model to model.npz" in out
@@ -227,8 +250,24 @@ def test_train_then_predict_npy_three_classes(tmp_path):
     y = np.argmax((X - [0, 10, -50]) / [1, 5, 100] @ rng.standard_normal((3, 3)), axis=1)
     np.save(tmp_path / "train.npy", np.column_stack([y, X]))  # the label first
     np.save(tmp_path / "features.npy", X)
-    out = run(tmp_path, "train", "train.npy", "--label", "0", "--out", "m.npz", "--iterations", "2000",
-              "--hidden", "6", "--learning-rate", "0.5", "--seed", "1", "--quiet").stdout  # fmt: skip
+    out = run(
+        tmp_path,
+        "train",
+        "train.npy",
+        "--label",
+        "0",
+        "--out",
+        "m.npz",
+        "--iterations",
+        "2000",
+        "--hidden",
+        "6",
+        "--learning-rate",
+        "0.5",
+        "--seed",
+        "1",
+        "--quiet",
+    ).stdout
     assert "300 examples, 3 features, label '0' with 3 classes (0, 1, 2)" in out
     model = _modelfile.read(tmp_path / "m.npz")
     assert model["W1"].shape == (6, 3) and model["W2"].shape == (3, 6)
@@ -267,21 +306,29 @@ def test_train_in_chunks_equals_one_nn_model_call(tmp_path, flower_csv, capsys):
 
 
 def test_train_progress_line_without_tqdm(tmp_path, flower_csv):
-    proc = run_without(tmp_path, "tqdm", "train", "flower.csv", "--label", "colour", "--out", "m.npz",
-                       "--iterations", "2500", status=0)  # fmt: skip
+    proc = run_without(
+        tmp_path, "tqdm", "train", "flower.csv", "--label", "colour", "--out", "m.npz", "--iterations", "2500", status=0
+    )
     progress = proc.stderr.splitlines()
     assert [line.split(",")[0] for line in progress] == [
-        "training: 1000/2500 iterations (40%)", "training: 2000/2500 iterations (80%)",
+        "training: 1000/2500 iterations (40%)",
+        "training: 2000/2500 iterations (80%)",
         "training: 2500/2500 iterations (100%)",
-    ]  # fmt: skip
+    ]
     assert all(re.search(r"cost \d\.\d{6}$", line) for line in progress)
 
 
 def test_train_progress_and_quiet(tmp_path, flower_csv):
-    assert "training" in run(tmp_path, "train", "flower.csv", "--label", "colour", "--out", "m.npz",
-                             "--iterations", "1500").stderr  # fmt: skip
-    assert run(tmp_path, "train", "flower.csv", "--label", "colour", "--out", "m.npz",
-               "--iterations", "1500", "--quiet").stderr == ""  # fmt: skip
+    assert (
+        "training"
+        in run(tmp_path, "train", "flower.csv", "--label", "colour", "--out", "m.npz", "--iterations", "1500").stderr
+    )
+    assert (
+        run(
+            tmp_path, "train", "flower.csv", "--label", "colour", "--out", "m.npz", "--iterations", "1500", "--quiet"
+        ).stderr
+        == ""
+    )
 
 
 # ----------------------------------------------------------------- bench
@@ -362,8 +409,16 @@ ERRORS = {
     "npy declaring a huge shape": ["train", "huge.npy", "--label", "0", "--out", "m.npz"],
     "npy declaring a huge shape, predict": ["predict", "model.npz", "huge.npy"],
     "empty label cell": ["train", "empty_label.csv", "--label", "y", "--out", "m.npz"],
-    "hidden layer larger than memory": ["train", "flower.csv", "--label", "colour", "--out", "m.npz",
-                                        "--hidden", "1000000000000"],  # fmt: skip
+    "hidden layer larger than memory": [
+        "train",
+        "flower.csv",
+        "--label",
+        "colour",
+        "--out",
+        "m.npz",
+        "--hidden",
+        "1000000000000",
+    ],
     "demo larger than memory": ["demo", "--hidden", "1000000000000", "--iterations", "1"],
     "sweep larger than memory": ["sweep", "--hidden-sizes", "1,1000000000000", "--iterations", "1"],
     "output is a directory": ["train", "flower.csv", "--label", "colour", "--out", "a_directory"],
@@ -403,8 +458,9 @@ def test_errors_in_a_process(files, name):
     assert_one_line_error(run(files, *ERRORS[name], status=2))
 
 
-@pytest.mark.parametrize("name", ["0-row npy", "npy declaring a huge shape", "hidden layer larger than memory",
-                                  "empty label cell"])  # fmt: skip
+@pytest.mark.parametrize(
+    "name", ["0-row npy", "npy declaring a huge shape", "hidden layer larger than memory", "empty label cell"]
+)
 def test_more_errors_in_a_process(files, name):
     line = assert_one_line_error(run(files, *ERRORS[name], status=2))
     if "memory" in name:
@@ -424,10 +480,16 @@ def _spellings(d):
     os.symlink(d / "model.npz", d / "soft_model.npz")
     os.mkdir(d / "sub")
     return {
-        "data": ["flower.csv", "./flower.csv", "sub/../flower.csv", str(d / "flower.csv"), "hard_flower.csv",
-                 "soft_flower.csv"],
+        "data": [
+            "flower.csv",
+            "./flower.csv",
+            "sub/../flower.csv",
+            str(d / "flower.csv"),
+            "hard_flower.csv",
+            "soft_flower.csv",
+        ],
         "model": ["model.npz", "./model.npz", str(d / "model.npz"), "hard_model.npz", "soft_model.npz"],
-    }  # fmt: skip
+    }
 
 
 def test_outputs_never_overwrite_inputs(tmp_path, flower_csv):
@@ -451,7 +513,9 @@ def test_outputs_never_overwrite_inputs(tmp_path, flower_csv):
 
 def test_a_failed_model_write_keeps_the_old_model(tmp_path, flower_csv, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
-    assert main(["train", "flower.csv", "--label", "colour", "--out", "model.npz", "--iterations", "10", "--quiet"]) == 0
+    assert (
+        main(["train", "flower.csv", "--label", "colour", "--out", "model.npz", "--iterations", "10", "--quiet"]) == 0
+    )
     old = (tmp_path / "model.npz").read_bytes()
     real, calls = np.lib.format.write_array, []
 
@@ -463,7 +527,9 @@ def test_a_failed_model_write_keeps_the_old_model(tmp_path, flower_csv, monkeypa
 
     monkeypatch.setattr(np.lib.format, "write_array", disk_full_at_the_third_member)
     capsys.readouterr()
-    assert main(["train", "flower.csv", "--label", "colour", "--out", "model.npz", "--iterations", "20", "--quiet"]) == 2
+    assert (
+        main(["train", "flower.csv", "--label", "colour", "--out", "model.npz", "--iterations", "20", "--quiet"]) == 2
+    )
     captured = capsys.readouterr()
     assert "No space left on device" in captured.err and "wrote" not in captured.out
     assert (tmp_path / "model.npz").read_bytes() == old
@@ -474,7 +540,9 @@ def test_a_failed_predictions_write_keeps_the_old_file(tmp_path, flower_csv, mon
     from shallownet_fast.cli import _files
 
     monkeypatch.chdir(tmp_path)
-    assert main(["train", "flower.csv", "--label", "colour", "--out", "model.npz", "--iterations", "10", "--quiet"]) == 0
+    assert (
+        main(["train", "flower.csv", "--label", "colour", "--out", "model.npz", "--iterations", "10", "--quiet"]) == 0
+    )
     (tmp_path / "p.csv").write_text("old predictions\n")
 
     def failing(f, header, predictions):
@@ -536,8 +604,12 @@ def test_estimator_model_predicts_on_the_command_line(tmp_path, backend, kind):
     rng = np.random.default_rng(1)
     X = rng.standard_normal((90, 3))
     codes = np.argmax(X @ rng.standard_normal((3, 3)), axis=1)
-    y = {"str": np.array(["ant", "bee", "cat"]), "int": np.array([-1, 5, 7]), "float": np.array([1.0, 2.0, 3.0])}[kind][codes]
-    est = ShallowNetClassifier(hidden_layer_sizes=(6,), max_iter=30, backend=backend, random_state=0, learning_rate_init=0.01)
+    y = {"str": np.array(["ant", "bee", "cat"]), "int": np.array([-1, 5, 7]), "float": np.array([1.0, 2.0, 3.0])}[kind][
+        codes
+    ]
+    est = ShallowNetClassifier(
+        hidden_layer_sizes=(6,), max_iter=30, backend=backend, random_state=0, learning_rate_init=0.01
+    )
     import warnings
 
     with warnings.catch_warnings():
@@ -563,6 +635,7 @@ def test_tampered_models_are_one_line_errors(tmp_path, flower_csv):
         items = [(i.filename, z.read(i)) for i in z.infolist()]
     import io
     import json
+
     def npy(a):
         buf = io.BytesIO()
         np.lib.format.write_array(buf, a)
@@ -598,8 +671,39 @@ def test_memory_error_is_one_line_with_the_size(files, monkeypatch, capsys):
 
     monkeypatch.chdir(files)
     monkeypatch.setattr(_commands, "_check_memory", lambda *args: None)
-    status = main(["train", "flower.csv", "--label", "colour", "--out", "m.npz", "--hidden", "1000000000000", "--quiet"])
+    status = main(
+        ["train", "flower.csv", "--label", "colour", "--out", "m.npz", "--hidden", "1000000000000", "--quiet"]
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert status == 2 and len(err) == 1, err
     assert "out of memory" in err[0] and re.search(r"\d+(\.\d+)? TiB", err[0]), err[0]
     assert not (files / "m.npz").exists()
+
+
+def test_python_dash_m_runs_the_command_line(monkeypatch, capsys):
+    """`python -m shallownet_fast` is the command line (run in this process, as runpy runs it)."""
+    import runpy
+
+    monkeypatch.setattr(sys, "argv", ["shallownet_fast", "--help"])
+    with pytest.raises(SystemExit) as exc:
+        runpy.run_module("shallownet_fast", run_name="__main__", alter_sys=True)
+    assert exc.value.code == 0
+    assert capsys.readouterr().out.startswith("usage: shallownet-fast")
+
+
+def test_train_predict_demo_and_sweep_in_process(tmp_path, monkeypatch, capsys):
+    """The commands through main() in this process: a model trained from a CSV file predicts its own data."""
+    monkeypatch.chdir(tmp_path)
+    X, Y = datasets.load_planar_dataset()
+    colour = np.array(["red", "blue"])[Y.ravel()]
+    np.savetxt(
+        "flower.csv", np.c_[X.T.astype(str), colour], fmt="%s", delimiter=",", header="x1,x2,colour", comments=""
+    )
+    assert main(["train", "flower.csv", "--label", "colour", "--out", "m.npz", "--iterations", "300", "--quiet"]) == 0
+    assert main(["predict", "m.npz", "flower.csv", "--out", "p.csv"]) == 0
+    predicted = np.loadtxt("p.csv", dtype=str, delimiter=",", skiprows=1)
+    assert np.mean(predicted == colour) > 0.6
+    assert main(["demo", "--iterations", "50"]) == 0
+    assert main(["sweep", "--hidden-sizes", "1,4", "--iterations", "50"]) == 0
+    out = capsys.readouterr().out
+    assert "wrote the predictions to p.csv" in out and "faster" in out

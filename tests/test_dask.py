@@ -84,7 +84,9 @@ def test_gd_equals_single_machine_for_uneven_empty_and_one_class_partitions(clie
     X, codes = X[order], codes[order]
     y = np.array([10, 20, 30])[codes]
     assert len(np.unique(y[: UNEVEN[0]])) == 1
-    kw = dict(hidden_layer_sizes=(7,), activation=activation, solver="gd", learning_rate_init=0.1, max_iter=25, random_state=3)
+    kw = dict(
+        hidden_layer_sizes=(7,), activation=activation, solver="gd", learning_rate_init=0.1, max_iter=25, random_state=3
+    )
     local = ShallowNetClassifier(**kw).fit(X, y)
     dist = sdask.fit(ShallowNetClassifier(**kw), da.from_array(X, chunks=(UNEVEN, 5)), da.from_array(y, chunks=UNEVEN))
     assert_same_fit(dist, local, dtype)
@@ -109,8 +111,16 @@ def test_gd_equals_single_machine_for_a_dataframe_with_string_labels_and_weights
 
 def test_gd_stopping_rule_and_warm_start_match(client):
     X, codes = blobs(n=150, seed=4)
-    kw = dict(hidden_layer_sizes=(5,), solver="gd", learning_rate_init=0.3, max_iter=40, random_state=1, tol=1e-2,
-              n_iter_no_change=3, warm_start=True)  # fmt: skip
+    kw = dict(
+        hidden_layer_sizes=(5,),
+        solver="gd",
+        learning_rate_init=0.3,
+        max_iter=40,
+        random_state=1,
+        tol=1e-2,
+        n_iter_no_change=3,
+        warm_start=True,
+    )
     local = ShallowNetClassifier(**kw).fit(X, codes)
     dist = sdask.fit(ShallowNetClassifier(**kw), da.from_array(X, chunks=50), da.from_array(codes, chunks=50))
     assert local.stop_reason_ == "converged"
@@ -123,7 +133,9 @@ def test_gd_stopping_rule_and_warm_start_match(client):
 def test_predictions_map_over_blocks_with_dtype_and_chunks(client):
     X, codes = blobs(n=120, dtype=np.float32)
     y = np.array(["a", "b", "c"])[codes]
-    est = ShallowNetClassifier(hidden_layer_sizes=(6,), solver="gd", learning_rate_init=0.1, max_iter=5, random_state=0).fit(X, y)
+    est = ShallowNetClassifier(
+        hidden_layer_sizes=(6,), solver="gd", learning_rate_init=0.1, max_iter=5, random_state=0
+    ).fit(X, y)
     dX = da.from_array(X, chunks=((50, 0, 70), (2, 3)))
     for name in ["predict", "predict_proba", "decision_function"]:
         out = getattr(sdask, name)(est, dX)
@@ -215,8 +227,9 @@ def test_a_worker_killed_mid_fit_the_fit_finishes_with_the_same_result(cluster, 
 def test_convergence_warning_as_fit(client):
     X, codes = blobs(n=60)
     with pytest.warns(ConvergenceWarning):
-        sdask.fit(ShallowNetClassifier(solver="gd", max_iter=2), da.from_array(X, chunks=30),
-                  da.from_array(codes, chunks=30))  # fmt: skip
+        sdask.fit(
+            ShallowNetClassifier(solver="gd", max_iter=2), da.from_array(X, chunks=30), da.from_array(codes, chunks=30)
+        )
 
 
 def test_predicting_before_fit_is_not_fitted_error():
@@ -254,8 +267,9 @@ def test_distributed_loss_and_gradient_drive_lbfgs_as_the_local_function(client)
         return {k: p.reshape(s).copy() for (k, s), p in zip(shapes.items(), parts)}
 
     def local(theta):
-        loss, g = _numerics.batch_loss_and_grads(unflatten(theta), X.T.copy(), one_hot(codes, 3, np.float64), w,
-                                                 "tanh", 0.01)  # fmt: skip
+        loss, g = _numerics.batch_loss_and_grads(
+            unflatten(theta), X.T.copy(), one_hot(codes, 3, np.float64), w, "tanh", 0.01
+        )
         return loss, np.concatenate([g[k].ravel() for k in shapes])
 
     def distributed(theta):
@@ -280,7 +294,9 @@ def test_mini_batch_solvers_take_the_single_machine_batches(client, solver):
     X, codes = blobs(n=sum(UNEVEN), n_x=4, seed=9)
     w = np.random.default_rng(3).uniform(0.5, 2.0, len(codes))
     w[::9] = 0.0  # dropped before the batches are drawn, as fit drops them
-    kw = dict(hidden_layer_sizes=(5,), solver=solver, learning_rate_init=0.05, batch_size=40, max_iter=3, random_state=4)
+    kw = dict(
+        hidden_layer_sizes=(5,), solver=solver, learning_rate_init=0.05, batch_size=40, max_iter=3, random_state=4
+    )
     local = ShallowNetClassifier(**kw).fit(X, codes, sample_weight=w)
     dist = sdask.fit(
         ShallowNetClassifier(**kw),
@@ -290,3 +306,32 @@ def test_mini_batch_solvers_take_the_single_machine_batches(client, solver):
     )
     assert dist.t_ == local.t_ and dist._solver_state["t"] == local._solver_state["t"] == 3 * 6
     assert_same_fit(dist, local, np.float64)
+
+
+@pytest.mark.parametrize("solver", ["gd", "adam"])
+def test_threaded_workers_in_this_process_give_the_single_machine_fit(solver):
+    """Workers as threads of this process (LocalCluster(processes=False)): the compiled and NumPy work of each
+    partition runs beside the others with the GIL released, and the result is the single-machine fit's."""
+    X, codes = blobs(n=sum(UNEVEN), dtype=np.float64)
+    y = np.array(["a", "b", "c"])[codes]
+    kw = dict(
+        hidden_layer_sizes=(5,), solver=solver, learning_rate_init=0.05, batch_size=40, max_iter=4, random_state=4
+    )
+    local = ShallowNetClassifier(**kw).fit(X, y)
+    with (
+        distributed.LocalCluster(n_workers=2, processes=False, threads_per_worker=1, dashboard_address=":0") as cluster,
+        distributed.Client(cluster) as threaded,
+    ):
+        dist = sdask.fit(
+            ShallowNetClassifier(**kw), da.from_array(X, chunks=(UNEVEN, 5)), da.from_array(y, chunks=UNEVEN)
+        )
+        proba = sdask.predict_proba(dist, da.from_array(X, chunks=(UNEVEN, 5))).compute()
+        with pytest.raises(ValueError, match="partition"):
+            bad = X.copy()
+            bad[130, 2] = np.nan
+            sdask.fit(
+                ShallowNetClassifier(**kw), da.from_array(bad, chunks=(UNEVEN, 5)), da.from_array(y, chunks=UNEVEN)
+            )
+    assert threaded.status == "closed"
+    assert_same_fit(dist, local, np.float64)
+    assert_close(proba, local.predict_proba(X), np.float64)

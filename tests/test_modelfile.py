@@ -43,8 +43,15 @@ def blobs(n=60, n_classes=3, n_features=4, seed=0):
 
 def fitted(n_classes=3, **kwargs):
     X, y = blobs(n_classes=n_classes)
-    params = dict(hidden_layer_sizes=(5,), max_iter=3, solver="adam", random_state=0, early_stopping=True,
-                  n_iter_no_change=100, validation_fraction=0.2)  # fmt: skip
+    params = dict(
+        hidden_layer_sizes=(5,),
+        max_iter=3,
+        solver="adam",
+        random_state=0,
+        early_stopping=True,
+        n_iter_no_change=100,
+        validation_fraction=0.2,
+    )
     params.update(kwargs)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # ConvergenceWarning
@@ -152,8 +159,9 @@ def run_loads(tmp_path, cases):
     env["PYTHONPATH"] = ROOT + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     outcomes, start = {}, 0
     while start < len(cases):
-        proc = subprocess.run([sys.executable, "-c", _CHILD, str(spec), str(start)],
-                              capture_output=True, text=True, env=env, timeout=600)  # fmt: skip
+        proc = subprocess.run(
+            [sys.executable, "-c", _CHILD, str(spec), str(start)], capture_output=True, text=True, env=env, timeout=600
+        )
         for line in proc.stdout.splitlines():
             i, outcome = json.loads(line)
             outcomes[str(cases[i][0])] = outcome
@@ -290,7 +298,10 @@ def tampered_files(tmp_path):
         add(f"{name}-one-row-more", replace(good3, name, np.vstack([a, a[:1]])))
         add(f"{name}-one-column-more", replace(good3, name, np.hstack([a, a[:, :1]])))
         add(f"{name}-one-row-less", replace(good3, name, a[:-1]) if a.shape[0] > 1 else replace(good3, name, a[:, :0]))
-        add(f"{name}-transposed", replace(good3, name, a.T) if a.shape[0] != a.shape[1] else replace(good3, name, a[None]))
+        add(
+            f"{name}-transposed",
+            replace(good3, name, a.T) if a.shape[0] != a.shape[1] else replace(good3, name, a[None]),
+        )
         add(f"{name}-flat", replace(good3, name, a.ravel()))
         add(f"{name}-float32", replace(good3, name, a.astype(np.float32)))
         add(f"{name}-int", replace(good3, name, a.astype(np.int64)))
@@ -304,9 +315,16 @@ def tampered_files(tmp_path):
         add(f"{name}-missing", without(good3, name))
         add(f"{name}-duplicate", good3 + [(name + ".npy", dict(good3)[name + ".npy"])])
     # the format version: exactly the int 2
-    for label, value in [("str-2", np.array("2")), ("float-2.0", np.array(2.0)), ("float-1.9", np.array(1.9)),
-                         ("bool", np.array(True)), ("v1", np.array(1)), ("v3", np.array(3)), ("1-D", np.array([2])),
-                         ("object", np.array(2, dtype=object))]:  # fmt: skip
+    for label, value in [
+        ("str-2", np.array("2")),
+        ("float-2.0", np.array(2.0)),
+        ("float-1.9", np.array(1.9)),
+        ("bool", np.array(True)),
+        ("v1", np.array(1)),
+        ("v3", np.array(3)),
+        ("1-D", np.array([2])),
+        ("object", np.array(2, dtype=object)),
+    ]:
         add(f"format_version-{label}", replace(good3, "format_version", value))
     # the classes: as many as the outputs, sorted, unique, of their kind
     classes = array_of(good2, "classes")
@@ -332,7 +350,10 @@ def metadata_cases(good3, add):
     add("classes-kind-bool", with_metadata(good3, classes_kind="bool"))
     add("classes-dtype-huge", with_metadata(good3, classes_dtype="U1000000000"))
     add("classes-dtype-bytes", with_metadata(good3, classes_dtype="S3"))
-    add("classes-dtype-int8-overflow", replace(with_metadata(good3, classes_dtype="int8"), "classes", np.array(["0", "1", "300"])))
+    add(
+        "classes-dtype-int8-overflow",
+        replace(with_metadata(good3, classes_dtype="int8"), "classes", np.array(["0", "1", "300"])),
+    )
     # metadata
     meta = metadata_of(good3)
     add("metadata-not-json", replace(good3, "metadata", np.frombuffer(b"{not json", np.uint8)))
@@ -355,11 +376,18 @@ def metadata_cases(good3, add):
     add("metadata-loss_curve-strings", with_metadata(good3, loss_curve=["a"]))
     add("metadata-stop_reason", with_metadata(good3, stop_reason="bored"))
     add("metadata-no-params", with_metadata(good3, params=None))
-    for label, change in [("hidden_layer_sizes-str", {"hidden_layer_sizes": "5"}), ("activation", {"activation": "elu"}),
-                          ("learning_rate", {"learning_rate_init": -1}), ("solver", {"solver": "newton"}),
-                          ("batch_size", {"batch_size": 0}), ("unknown", {"depth": 3}),
-                          ("beta_2", {"beta_2": 1.0}), ("backend", {"backend": "gpu"}),
-                          ("random_state", {"random_state": -5}), ("callback", {"callback": "print"})]:  # fmt: skip
+    for label, change in [
+        ("hidden_layer_sizes-str", {"hidden_layer_sizes": "5"}),
+        ("activation", {"activation": "elu"}),
+        ("learning_rate", {"learning_rate_init": -1}),
+        ("solver", {"solver": "newton"}),
+        ("batch_size", {"batch_size": 0}),
+        ("unknown", {"depth": 3}),
+        ("beta_2", {"beta_2": 1.0}),
+        ("backend", {"backend": "gpu"}),
+        ("random_state", {"random_state": -5}),
+        ("callback", {"callback": "print"}),
+    ]:
         add(f"params-{label}", with_params(good3, **change))
 
 
@@ -397,6 +425,15 @@ def test_every_tampered_file_is_refused_by_load(tmp_path):
     assert not wrong, "\n".join(wrong)
 
 
+def test_every_tampered_file_is_refused_in_this_process(tmp_path):
+    """Loading alone is safe in the calling process (the loader refuses before it allocates or hands anything
+    to compiled code): every tampered file is a ValueError naming the file."""
+    for name, path, _ in tampered_files(tmp_path):
+        with pytest.raises(ValueError) as info:
+            ShallowNetClassifier.load(path)
+        assert str(path) in str(info.value), (name, str(info.value))
+
+
 def test_refusals_name_the_member(tmp_path):
     clf, _, _ = fitted()
     clf.save(tmp_path / "good.npz")
@@ -418,7 +455,9 @@ def test_refusals_name_the_member(tmp_path):
         assert str(path) in str(info.value) and f"'{member}'" in str(info.value), (member, str(info.value))
 
 
-@pytest.mark.parametrize("value", [np.array("1"), np.array(1.9), np.array(True), np.array(1)], ids=["str", "1.9", "True", "1"])
+@pytest.mark.parametrize(
+    "value", [np.array("1"), np.array(1.9), np.array(True), np.array(1)], ids=["str", "1.9", "True", "1"]
+)
 def test_wrong_version_types_are_refused_with_a_clear_message(tmp_path, value):
     clf, _, _ = fitted()
     clf.save(tmp_path / "good.npz")
@@ -460,12 +499,28 @@ def test_the_old_formats_are_refused(tmp_path):
     clf.save(tmp_path / "good.npz")
     good = dict(entries(tmp_path / "good.npz"))
     # the command line's old file and the estimator's old file, both "version 1"
-    old_cli = {k + ".npy": npy(v) for k, v in dict(
-        W1=np.zeros((4, 2)), b1=np.zeros((4, 1)), W2=np.zeros((1, 4)), b2=np.zeros((1, 1)), activation=np.array("tanh"),
-        classes=np.array(["a", "b"]), features=np.array(["x", "y"]), label=np.array("c"), mean=np.zeros(2),
-        std=np.ones(2), format_version=np.array(1)).items()}  # fmt: skip
-    old_est = {k + ".npy": npy(v) for k, v in dict(
-        format_version=np.array(1), params_json=np.array("{}"), classes=np.array(["0", "1", "2"])).items()}
+    old_cli = {
+        k + ".npy": npy(v)
+        for k, v in dict(
+            W1=np.zeros((4, 2)),
+            b1=np.zeros((4, 1)),
+            W2=np.zeros((1, 4)),
+            b2=np.zeros((1, 1)),
+            activation=np.array("tanh"),
+            classes=np.array(["a", "b"]),
+            features=np.array(["x", "y"]),
+            label=np.array("c"),
+            mean=np.zeros(2),
+            std=np.ones(2),
+            format_version=np.array(1),
+        ).items()
+    }
+    old_est = {
+        k + ".npy": npy(v)
+        for k, v in dict(
+            format_version=np.array(1), params_json=np.array("{}"), classes=np.array(["0", "1", "2"])
+        ).items()
+    }
     old_est.update({k: good[k] for k in ("W1.npy", "b1.npy", "W2.npy", "b2.npy")})
     for name, items in [("old_cli", old_cli), ("old_est", old_est)]:
         path = write_zip(tmp_path / f"{name}.npz", list(items.items()))
