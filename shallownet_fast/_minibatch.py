@@ -72,47 +72,13 @@ def run_epoch(
     sigmoid or softmax by n_y, "logistic" per row, "identity" with the squared error).
     Raises FloatingPointError when the loss or the parameters stop being finite.
     """
+    args = (X, Y, sample_weight, order, batch_size, params, state, activation, solver, learning_rate, momentum)
+    args += (nesterov, beta_1, beta_2, epsilon, alpha, out)
     if backend == "fast":
-        loss = _fast_epoch(
-            X,
-            Y,
-            sample_weight,
-            order,
-            batch_size,
-            params,
-            state,
-            activation,
-            solver,
-            learning_rate,
-            momentum,
-            nesterov,
-            beta_1,
-            beta_2,
-            epsilon,
-            alpha,
-            out,
-        )
+        loss = _fast_epoch(*args)
     elif backend == "reference":
         with np.errstate(over="ignore", invalid="ignore"):
-            loss = _reference_epoch(
-                X,
-                Y,
-                sample_weight,
-                order,
-                batch_size,
-                params,
-                state,
-                activation,
-                solver,
-                learning_rate,
-                momentum,
-                nesterov,
-                beta_1,
-                beta_2,
-                epsilon,
-                alpha,
-                out,
-            )
+            loss = _reference_epoch(*args)
     else:
         raise ValueError(f"backend must be 'fast' or 'reference', got {backend!r}")
     loss /= X.shape[1]

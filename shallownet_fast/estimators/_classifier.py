@@ -264,15 +264,36 @@ class ShallowNetClassifier(ClassifierMixin, BaseShallowNet):
         nesterov=None,
     ):
         super().__init__(
-            hidden_layer_sizes, activation, solver=solver, alpha=alpha, batch_size=batch_size,
-            learning_rate=learning_rate, learning_rate_init=learning_rate_init, power_t=power_t,
-            max_iter=max_iter, shuffle=shuffle, random_state=random_state, tol=tol, verbose=verbose,
-            warm_start=warm_start, momentum=momentum, nesterovs_momentum=nesterovs_momentum,
-            early_stopping=early_stopping, validation_fraction=validation_fraction, beta_1=beta_1,
-            beta_2=beta_2, epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun,
-            backend=backend, n_threads=n_threads, max_time=max_time, callback=callback,
-            hidden_units=hidden_units, nesterov=nesterov,
-        )  # fmt: skip
+            hidden_layer_sizes,
+            activation,
+            solver=solver,
+            alpha=alpha,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            learning_rate_init=learning_rate_init,
+            power_t=power_t,
+            max_iter=max_iter,
+            shuffle=shuffle,
+            random_state=random_state,
+            tol=tol,
+            verbose=verbose,
+            warm_start=warm_start,
+            momentum=momentum,
+            nesterovs_momentum=nesterovs_momentum,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            beta_1=beta_1,
+            beta_2=beta_2,
+            epsilon=epsilon,
+            n_iter_no_change=n_iter_no_change,
+            max_fun=max_fun,
+            backend=backend,
+            n_threads=n_threads,
+            max_time=max_time,
+            callback=callback,
+            hidden_units=hidden_units,
+            nesterov=nesterov,
+        )
         self.class_weight = class_weight
 
     # ------------------------------------------------------------ fit
@@ -516,13 +537,7 @@ class ShallowNetClassifier(ClassifierMixin, BaseShallowNet):
         ndarray of shape (n_samples, n_classes)
             Two columns for two classes; each row sums to 1.
         """
-        Z = self._logits(X)
-        if self._multilabel:
-            return _numerics.sigmoid(Z)
-        if Z.shape[1] == 1:
-            z = Z[:, 0]
-            return np.column_stack([_numerics.sigmoid(-z), _numerics.sigmoid(z)])
-        return _numerics.softmax(Z.T).T
+        return self._probabilities(X, log=False)
 
     def predict_log_proba(self, X):
         """Log of predict_proba, computed from the logits (finite where the probabilities round to 0).
@@ -535,13 +550,18 @@ class ShallowNetClassifier(ClassifierMixin, BaseShallowNet):
         -------
         ndarray of shape (n_samples, n_classes)
         """
+        return self._probabilities(X, log=True)
+
+    def _probabilities(self, X, log):
+        """predict_proba (log False) or predict_log_proba (log True), from the logits."""
         Z = self._logits(X)
+        sigmoid = _numerics.log_sigmoid if log else _numerics.sigmoid
         if self._multilabel:
-            return _numerics.log_sigmoid(Z)
+            return sigmoid(Z)
         if Z.shape[1] == 1:
             z = Z[:, 0]
-            return np.column_stack([_numerics.log_sigmoid(-z), _numerics.log_sigmoid(z)])
-        return _numerics.log_softmax(Z)
+            return np.column_stack([sigmoid(-z), sigmoid(z)])
+        return _numerics.log_softmax(Z) if log else _numerics.softmax(Z.T).T
 
     # ------------------------------------------------------------ persistence
 
