@@ -150,8 +150,12 @@ class BuildExt(build_ext):
                 exe = os.path.join(tmp, "probe")
                 self.compiler.link_executable(objects, exe, extra_postargs=list(link_args))
                 if run:
-                    subprocess.run([exe + self.compiler.exe_extension if self.compiler.exe_extension else exe],
-                                   check=True, capture_output=True, timeout=60)
+                    subprocess.run(
+                        [exe + self.compiler.exe_extension if self.compiler.exe_extension else exe],
+                        check=True,
+                        capture_output=True,
+                        timeout=60,
+                    )
             except Exception as exc:  # any failure of the compiler, the linker or the program: the probe says no
                 return str(exc) or type(exc).__name__
         return None
@@ -207,9 +211,14 @@ class BuildExt(build_ext):
                 macros.append(("SNF_PTHREADS", "1"))
                 _say("threads: on (POSIX threads)")
             elif threads == "1":
-                raise SystemExit(f"shallownet_fast: SHALLOWNET_FAST_THREADS=1 but POSIX threads do not work here ({failure})")
+                raise SystemExit(
+                    f"shallownet_fast: SHALLOWNET_FAST_THREADS=1 but POSIX threads do not work here ({failure})"
+                )
             else:
-                _say(f"POSIX threads do not work with this compiler; building the serial kernels ({failure.strip()[:200]})")
+                _say(
+                    "POSIX threads do not work with this compiler; building the serial kernels"
+                    f" ({failure.strip()[:200]})"
+                )
         elif threads == "1":
             raise SystemExit("shallownet_fast: SHALLOWNET_FAST_THREADS=1 but this compiler has no POSIX threads")
         else:
@@ -223,11 +232,15 @@ class BuildExt(build_ext):
             if failure is None:
                 chosen.append((f"_core_{name}", flags))
             elif explicit:
-                raise SystemExit(f"shallownet_fast: the {name} kernels cannot be built: the compiler rejects {flags} ({failure})")
+                raise SystemExit(
+                    f"shallownet_fast: the {name} kernels cannot be built: the compiler rejects {flags} ({failure})"
+                )
             else:
                 _say(f"the compiler does not take {' '.join(flags)}; no {name} kernels")
-        _say(f"kernel variants: {', '.join(['baseline'] + [n[len('_core_'):] for n, _ in chosen[1:]])}; "
-             f"vector maths: {'src/_vmath.h' if vmath == '1' else 'libm (scalar)'}; debug: {'on' if DEBUG else 'off'}")
+        _say(
+            f"kernel variants: {', '.join(['baseline'] + [n[len('_core_') :] for n, _ in chosen[1:]])}; "
+            f"vector maths: {'src/_vmath.h' if vmath == '1' else 'libm (scalar)'}; debug: {'on' if DEBUG else 'off'}"
+        )
 
         flags_of = dict(chosen)
         flags_of.update({name.replace("_core", "_vmath"): flags for name, flags in chosen})

@@ -35,8 +35,10 @@ def main(snf):
 
     # 4. Forward propagation: Z1 = W1 X + b1, A1 = tanh(Z1), Z2 = W2 A1 + b2, A2 = sigmoid(Z2).
     A2, cache = snf.forward_propagation(X, parameters)
-    print(f"forward: mean of Z1 {np.mean(cache['Z1']):+.6f}, A1 {np.mean(cache['A1']):+.6f}, "
-          f"Z2 {np.mean(cache['Z2']):+.6f}, A2 {np.mean(cache['A2']):.6f}")  # fmt: skip
+    print(
+        f"forward: mean of Z1 {np.mean(cache['Z1']):+.6f}, A1 {np.mean(cache['A1']):+.6f}, "
+        f"Z2 {np.mean(cache['Z2']):+.6f}, A2 {np.mean(cache['A2']):.6f}"
+    )
 
     # 5. The cross-entropy cost.
     print(f"cost = {snf.compute_cost(A2, Y):.6f}  (log 2 = {np.log(2):.6f}: the untrained network guesses)")

@@ -58,12 +58,16 @@ def main(argv=None):
         write_dataset(directory, args.rows, args.features)
         X = np.load(os.path.join(directory, "X.npy"), mmap_mode="r")
         y = np.load(os.path.join(directory, "y.npy"), mmap_mode="r")
-        print(f"data: {X.shape[0]:,} x {X.shape[1]} {X.dtype} memory map, {X.nbytes / 2**20:.1f} MiB "
-              f"(written in {time.perf_counter() - t0:.1f} s)")  # fmt: skip
+        print(
+            f"data: {X.shape[0]:,} x {X.shape[1]} {X.dtype} memory map, {X.nbytes / 2**20:.1f} MiB "
+            f"(written in {time.perf_counter() - t0:.1f} s)"
+        )
 
         n_test = args.rows // 10  # the last tenth is held out
         starts = np.arange(0, args.rows - n_test, args.chunk)
-        clf = ShallowNetClassifier(hidden_layer_sizes=(64,), learning_rate_init=0.002, backend=args.backend, random_state=0)
+        clf = ShallowNetClassifier(
+            hidden_layer_sizes=(64,), learning_rate_init=0.002, backend=args.backend, random_state=0
+        )
         rng = np.random.default_rng(0)
 
         tracemalloc.start()
@@ -72,7 +76,7 @@ def main(argv=None):
             for start in rng.permutation(starts):  # chunks in a new order each epoch
                 stop = min(start + args.chunk, args.rows - n_test)
                 clf.partial_fit(X[start:stop], y[start:stop], classes=[0, 1, 2])
-            print(f"epoch {epoch}: mean chunk loss {np.mean(clf.loss_curve_[-len(starts):]):.4f}")
+            print(f"epoch {epoch}: mean chunk loss {np.mean(clf.loss_curve_[-len(starts) :]):.4f}")
         train_time = time.perf_counter() - t0
         _, train_peak = tracemalloc.get_traced_memory()
         tracemalloc.reset_peak()
@@ -81,8 +85,10 @@ def main(argv=None):
         tracemalloc.stop()
 
         print(f"trained on {clf.t_:,} samples in {train_time:.1f} s; held-out accuracy {accuracy:.3f}")
-        print(f"peak traced memory: training {train_peak / 2**20:.1f} MiB, prediction {predict_peak / 2**20:.1f} MiB, "
-              f"for a {X.nbytes / 2**20:.1f} MiB memory map")  # fmt: skip
+        print(
+            f"peak traced memory: training {train_peak / 2**20:.1f} MiB, prediction {predict_peak / 2**20:.1f} MiB, "
+            f"for a {X.nbytes / 2**20:.1f} MiB memory map"
+        )
         del X, y  # close the maps before the directory goes
 
 

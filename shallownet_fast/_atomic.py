@@ -96,4 +96,6 @@ def refuse_overwriting(output, inputs, what="output"):
     """
     for role, path in inputs:
         if path is not None and same_file(output, path):
-            raise ValueError(f"{what} {os.fspath(output)} is the {role} file {os.fspath(path)}: refusing to overwrite it")
+            raise ValueError(
+                f"{what} {os.fspath(output)} is the {role} file {os.fspath(path)}: refusing to overwrite it"
+            )

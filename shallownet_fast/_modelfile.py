@@ -107,7 +107,10 @@ def write(path, model):
     meta = dict(model["metadata"], classes_kind=kind, classes_dtype=str(np.asarray(model["classes"]).dtype))
     text = json.dumps(meta).encode("utf-8")
     if len(text) > METADATA_MAX_BYTES:
-        raise ValueError(f"the model's metadata take {len(text)} bytes as JSON, more than the {METADATA_MAX_BYTES} a model file holds")
+        raise ValueError(
+            f"the model's metadata take {len(text)} bytes as JSON,"
+            f" more than the {METADATA_MAX_BYTES} a model file holds"
+        )
     arrays = {
         "format_version": np.array(FORMAT_VERSION, dtype=np.int64),
         "metadata": np.frombuffer(text, dtype=np.uint8),
@@ -196,10 +199,11 @@ def _read_archive(where, zf):
         version = _read_data(where, zf, infos, {"format_version": header}, "format_version", (), "iu")
         if version != FORMAT_VERSION:
             raise _refuse(
-                where, "format_version",
+                where,
+                "format_version",
                 f"model format version {version.item()}; this version of shallownet_fast reads version "
                 f"{FORMAT_VERSION} only",
-            )  # fmt: skip
+            )
     for member, info in infos.items():
         if member not in _MEMBERS or not info.filename.endswith(".npy"):
             raise _refuse(where, info.filename, "unknown member (not a part of a shallownet_fast model)")
@@ -215,7 +219,9 @@ def _read_archive(where, zf):
     n_h, n_x = _shape2(where, "W1", headers)
     n_y, n_h2 = _shape2(where, "W2", headers)
     if n_h2 != n_h:
-        raise _refuse(where, "W2", f"shape {(n_y, n_h2)} does not match the {n_h} hidden units of 'W1' (shape {(n_h, n_x)})")
+        raise _refuse(
+            where, "W2", f"shape {(n_y, n_h2)} does not match the {n_h} hidden units of 'W1' (shape {(n_h, n_x)})"
+        )
     n_classes = 2 if n_y == 1 else n_y
     # A classifier's classes: n_classes of them (n_y of them for multilabel y); a regressor's: none.
     # Which one the metadata says is checked once they are read.
@@ -240,8 +246,12 @@ def _read_archive(where, zf):
             _check_header(where, k, headers[k], (n_x,), kind="U")
     mshape, mdtype = headers["metadata"][1], headers["metadata"][2]
     if mdtype != np.dtype(np.uint8) or len(mshape) != 1 or mshape[0] > METADATA_MAX_BYTES:
-        raise _refuse(where, "metadata", f"expected UTF-8 JSON as uint8 of at most {METADATA_MAX_BYTES} bytes, "
-                      f"got dtype {mdtype} and shape {mshape}")  # fmt: skip
+        raise _refuse(
+            where,
+            "metadata",
+            f"expected UTF-8 JSON as uint8 of at most {METADATA_MAX_BYTES} bytes, "
+            f"got dtype {mdtype} and shape {mshape}",
+        )
     for k, info in infos.items():
         offset, shape, dt = headers[k]
         size = offset + math.prod(shape) * dt.itemsize
@@ -260,7 +270,9 @@ def _read_archive(where, zf):
             raise _refuse(where, k, "holds non-finite values")
         if k.startswith("state_v") and np.any(a < 0):
             raise _refuse(where, k, "holds negative values (second moments are squares)")
-    strings = {k: _read_data(where, zf, infos, headers, k, headers[k][1], None) for k in headers if headers[k][2].kind == "U"}
+    strings = {
+        k: _read_data(where, zf, infos, headers, k, headers[k][1], None) for k in headers if headers[k][2].kind == "U"
+    }
     model = {k: np.ascontiguousarray(arrays[k]) for k in PARAM_KEYS}
     model["metadata"] = meta = _check_metadata(where, meta, n_h, n_x)
     if meta["estimator"] == "regressor":
@@ -271,9 +283,10 @@ def _read_archive(where, zf):
             raise _refuse(where, "classes", f"{classes_shape[0]} labels for the {n_y} output units of 'W2'")
     elif n_y == 2 or classes_shape != (n_classes,):
         raise _refuse(
-            where, "W2",
+            where,
+            "W2",
             f"{n_y} output unit(s) for {classes_shape[0]} classes (two classes take 1 unit, K > 2 classes K units)",
-        )  # fmt: skip
+        )
     _check_hyperparameters(where, meta["params"], _estimator_class(meta["estimator"]))
     model["classes"] = _classes_from_strings(where, meta["classes_kind"], meta["classes_dtype"], strings["classes"])
     for k in ("feature_names_in", "columns"):
@@ -345,7 +358,11 @@ def _read_data(where, zf, infos, headers, member, shape_or_dtype, kinds):
     except _READ_ERRORS as exc:
         raise _refuse(where, member, f"damaged ({_text(exc)})") from None
     if len(data) != nbytes or rest:
-        raise _refuse(where, member, f"holds {len(data) + len(rest)}{'+' if rest else ''} bytes of data, its header declares {nbytes}")
+        raise _refuse(
+            where,
+            member,
+            f"holds {len(data) + len(rest)}{'+' if rest else ''} bytes of data, its header declares {nbytes}",
+        )
     a = np.frombuffer(data, dtype=dtype).reshape(shape)
     return a.astype(dtype.newbyteorder("="), copy=True) if not dtype.isnative else a.copy()
 
@@ -353,12 +370,28 @@ def _read_data(where, zf, infos, headers, member, shape_or_dtype, kinds):
 # ---------------------------------------------------------------- checks of the metadata
 
 _META_TYPES = {
-    "params": dict, "classes_kind": str, "classes_dtype": str, "n_iter": int, "t": int,
-    "no_improvement_count": int, "state_family": str, "state_t": int, "loss_curve": list,
-}  # fmt: skip
+    "params": dict,
+    "classes_kind": str,
+    "classes_dtype": str,
+    "n_iter": int,
+    "t": int,
+    "no_improvement_count": int,
+    "state_family": str,
+    "state_t": int,
+    "loss_curve": list,
+}
 _META_OPTIONAL = (
-    "dropped_params", "loss", "best_loss", "validation_scores", "validation_loss_curve", "best_validation_score",
-    "stop_reason", "label", "n_features_in", "estimator", "multilabel",
+    "dropped_params",
+    "loss",
+    "best_loss",
+    "validation_scores",
+    "validation_loss_curve",
+    "best_validation_score",
+    "stop_reason",
+    "label",
+    "n_features_in",
+    "estimator",
+    "multilabel",
 )
 ESTIMATOR_KINDS = ("classifier", "regressor")
 
@@ -450,7 +483,9 @@ def _check_hyperparameters(where, params, cls=None):
         raise _refuse(where, "metadata", f"hyperparameters: {_text(exc)}") from None
     rs = est.random_state
     if rs is not None and (not isinstance(rs, int) or isinstance(rs, bool) or not 0 <= rs < 2**32):
-        raise _refuse(where, "metadata", f"hyperparameters: random_state must be null or an integer in [0, 2**32), got {rs!r}")
+        raise _refuse(
+            where, "metadata", f"hyperparameters: random_state must be null or an integer in [0, 2**32), got {rs!r}"
+        )
     return est
 
 
@@ -567,14 +602,17 @@ def save_estimator(est, path):
         "estimator": est._model_kind,
         "multilabel": bool(getattr(est, "_multilabel", False)),
     }
-    write(path, {
-        **W,
-        "classes": np.empty(0) if est._model_kind == "regressor" else est.classes_,
-        "metadata": metadata,
-        "feature_names_in": getattr(est, "feature_names_in_", None),
-        "state": {k: np.asarray(state[k], dtype=W["W1"].dtype) for k in STATE_KEYS},
-        "best": est._best_params,
-    })  # fmt: skip
+    write(
+        path,
+        {
+            **W,
+            "classes": np.empty(0) if est._model_kind == "regressor" else est.classes_,
+            "metadata": metadata,
+            "feature_names_in": getattr(est, "feature_names_in_", None),
+            "state": {k: np.asarray(state[k], dtype=W["W1"].dtype) for k in STATE_KEYS},
+            "best": est._best_params,
+        },
+    )
 
 
 def load_estimator(cls, path):
@@ -590,9 +628,10 @@ def load_estimator(cls, path):
     W = {k: model[k] for k in PARAM_KEYS}
     if est._n_hidden() != W["W1"].shape[0]:
         raise _refuse(
-            os.fspath(path), "metadata",
+            os.fspath(path),
+            "metadata",
             f"hyperparameters: hidden_layer_sizes gives {est._n_hidden()} hidden units, W1 has {W['W1'].shape[0]}",
-        )  # fmt: skip
+        )
     n_x = W["W1"].shape[1]
     n_y = W["W2"].shape[0]
     if kind == "classifier":

@@ -351,8 +351,11 @@ class Harness:
             with open(err_path, "wb") as err:
                 proc = subprocess.Popen(
                     [sys.executable, "-c", self.code, in_path, out_path],
-                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err, env=self.env,
-                )  # fmt: skip
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=err,
+                    env=self.env,
+                )
                 try:
                     code = proc.wait(timeout)
                     how = None if code == 0 else _exit_text(code)

@@ -66,8 +66,13 @@ def test_label_classes(tmp_path, labels, classes, codes):
 
 def test_class_text():
     assert [_files.class_text(v) for v in (2, 2.0, np.float32(2.5), np.int64(-3), True, "a b")] == [
-        "2", "2", "2.5", "-3", "True", "a b",
-    ]  # fmt: skip
+        "2",
+        "2",
+        "2.5",
+        "-3",
+        "True",
+        "a b",
+    ]
 
 
 def test_empty_label_cell_names_the_line(tmp_path):
@@ -153,8 +158,14 @@ def test_reading_a_csv_takes_about_the_memory_of_its_arrays(tmp_path):
         "print(peak, d.X.nbytes + d.codes.nbytes + d.classes.nbytes)\n"
     )
     env = dict(os.environ, PYTHONPATH=str(Path(shallownet_fast.__file__).resolve().parents[1]))
-    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "big.csv")], capture_output=True, text=True,
-                         env=env, timeout=300, check=True).stdout  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "big.csv")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=True,
+    ).stdout
     peak, final = map(int, out.split())
     assert final >= m * k * 8
     assert peak <= 2 * final, f"reading took {peak} bytes for {final} bytes of arrays"

@@ -2,6 +2,9 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from conftest import (
     ACTIVATIONS,
     CACHE_KEYS,
@@ -20,8 +23,6 @@ from conftest import (
     reference,
     tolerance,
 )
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 # (n_x, n_h, m): a small odd case, and one big enough for the fast path to use BLAS.
 SIZES = {"small": (5, 7, 53), "big": (40, 64, 300)}

@@ -27,10 +27,14 @@ from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 
-from conftest import tolerance  # noqa: E402
-from shallownet_fast import ShallowNetClassifier, _minibatch  # noqa: E402
-from shallownet_fast import _numerics  # noqa: E402
+from shallownet_fast import (  # noqa: E402
+    ShallowNetClassifier,
+    _minibatch,
+    _numerics,  # noqa: E402
+)
 from shallownet_fast.datasets import load_planar_dataset  # noqa: E402
+
+from conftest import tolerance  # noqa: E402
 
 BACKENDS = ["fast", "reference"]
 SOLVERS = ["gd", "sgd", "adam"]
@@ -54,7 +58,7 @@ def assert_same_weights(a, b, dtype=np.float64, **tol):
         np.testing.assert_allclose(p, q, **tol)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def flower():
     X, Y = load_planar_dataset()
     return X.T.copy(), Y.ravel().astype(int)
@@ -122,8 +126,16 @@ def _mlp_twin(**kw):
 def test_same_model_as_mlpclassifier(solver, activation):
     """Same settings, same random_state: MLPClassifier's weights, loss curve and stopping epoch."""
     X, y = make_classification(n_samples=300, n_features=6, n_informative=4, n_classes=3, random_state=1)
-    kw = dict(hidden_layer_sizes=(12,), activation=activation, solver=solver, learning_rate_init=0.01, batch_size=50,
-              max_iter=60, alpha=1e-3, random_state=3)  # fmt: skip
+    kw = dict(
+        hidden_layer_sizes=(12,),
+        activation=activation,
+        solver=solver,
+        learning_rate_init=0.01,
+        batch_size=50,
+        max_iter=60,
+        alpha=1e-3,
+        random_state=3,
+    )
     ours = quiet_fit(ShallowNetClassifier(**kw), X, y)
     theirs = quiet_fit(_mlp_twin(**kw), X, y)
     assert ours.n_iter_ == theirs.n_iter_
@@ -136,8 +148,9 @@ def test_same_model_as_mlpclassifier(solver, activation):
 
 def test_gd_is_mlpclassifier_full_batch_sgd():
     X, y = flower()
-    kw = dict(hidden_layer_sizes=(8,), activation="tanh", solver="gd", learning_rate_init=0.05, max_iter=40,
-        random_state=0)
+    kw = dict(
+        hidden_layer_sizes=(8,), activation="tanh", solver="gd", learning_rate_init=0.05, max_iter=40, random_state=0
+    )
     ours = quiet_fit(ShallowNetClassifier(**kw), X, y)
     theirs = quiet_fit(_mlp_twin(**kw, batch_size=X.shape[0], shuffle=False), X, y)
     np.testing.assert_allclose(ours.loss_curve_, theirs.loss_curve_, rtol=1e-9)
@@ -148,8 +161,15 @@ def test_gd_is_mlpclassifier_full_batch_sgd():
 def test_early_stopping_matches_mlpclassifier_binary():
     """Binary labels: the same stratified split, validation scores and restored best weights."""
     X, y = make_moons(n_samples=400, noise=0.25, random_state=0)
-    kw = dict(hidden_layer_sizes=(10,), solver="adam", learning_rate_init=0.02, max_iter=200, early_stopping=True,
-              n_iter_no_change=5, random_state=7)  # fmt: skip
+    kw = dict(
+        hidden_layer_sizes=(10,),
+        solver="adam",
+        learning_rate_init=0.02,
+        max_iter=200,
+        early_stopping=True,
+        n_iter_no_change=5,
+        random_state=7,
+    )
     ours = quiet_fit(ShallowNetClassifier(**kw), X, y)
     theirs = quiet_fit(_mlp_twin(**kw), X, y)
     assert ours.n_iter_ == theirs.n_iter_ < 200
@@ -193,9 +213,16 @@ def test_accuracy_at_least_mlpclassifier(name, kw, backend):
 def test_fast_matches_reference(solver, dtype):
     X, y = make_classification(n_samples=400, n_features=12, n_informative=6, n_classes=3, random_state=0)
     X = X.astype(dtype)
-    kw = dict(hidden_layer_sizes=(16,), solver=solver, activation="tanh",
+    kw = dict(
+        hidden_layer_sizes=(16,),
+        solver=solver,
+        activation="tanh",
         learning_rate_init=0.01 if solver == "adam" else 0.1,
-              batch_size=64, max_iter=8, tol=-np.inf, random_state=0)  # fmt: skip
+        batch_size=64,
+        max_iter=8,
+        tol=-np.inf,
+        random_state=0,
+    )
     fast = quiet_fit(ShallowNetClassifier(backend="fast", **kw), X, y)
     ref = quiet_fit(ShallowNetClassifier(backend="reference", **kw), X, y)
     assert_same_weights(fast, ref, dtype)
@@ -224,7 +251,7 @@ def _random_problem(n_y, m=7, n_x=3, n_h=4, seed=0):
 @pytest.mark.parametrize("activation", ["relu", "tanh", "leaky_relu", "sigmoid"])
 @pytest.mark.parametrize("n_y", [1, 3])
 def test_gradients_by_finite_differences(n_y, activation):
-    """_numerics.batch_loss_and_grads (the engine's formulas, with L2 and sample weights) against central differences."""
+    """_numerics.batch_loss_and_grads (the engine's formulas, with L2 and weights) against central differences."""
     X, Y, params, w = _random_problem(n_y)
     alpha, h = 0.3, 1e-6
     _, grads = _numerics.batch_loss_and_grads(params, X, Y, w, activation, alpha)
@@ -251,9 +278,24 @@ def test_engine_step_is_the_gradient(backend, n_y):
     work = {k: a.copy() for k, a in params.items()}
     state = _minibatch.make_state(work, "gd")
     got = _minibatch.run_epoch(
-        backend, X, Y, w, None, X.shape[1], work, state, activation="tanh", solver="gd", learning_rate=lr,
-        momentum=0.0, nesterov=False, beta_1=0.9, beta_2=0.999, epsilon=1e-8, alpha=alpha,
-    )  # fmt: skip
+        backend,
+        X,
+        Y,
+        w,
+        None,
+        X.shape[1],
+        work,
+        state,
+        activation="tanh",
+        solver="gd",
+        learning_rate=lr,
+        momentum=0.0,
+        nesterov=False,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        alpha=alpha,
+    )
     assert got == pytest.approx(loss, rel=1e-12)
     for k in params:
         np.testing.assert_allclose((params[k] - work[k]) / lr, grads[k], rtol=1e-10, atol=1e-12, err_msg=k)
@@ -263,8 +305,15 @@ def test_engine_step_is_the_gradient(backend, n_y):
 def test_integer_weights_equal_repeated_rows(backend):
     X, y = three_blobs(60, seed=2)
     w = np.random.default_rng(0).integers(0, 4, len(y))
-    kw = dict(hidden_layer_sizes=(8,), solver="gd", learning_rate_init=0.05, max_iter=30, tol=-np.inf, backend=backend,
-              random_state=0)  # fmt: skip
+    kw = dict(
+        hidden_layer_sizes=(8,),
+        solver="gd",
+        learning_rate_init=0.05,
+        max_iter=30,
+        tol=-np.inf,
+        backend=backend,
+        random_state=0,
+    )
     weighted = quiet_fit(ShallowNetClassifier(**kw), X, y, sample_weight=w)
     repeated = quiet_fit(ShallowNetClassifier(**kw), np.repeat(X, w, axis=0), np.repeat(y, w))
     assert_same_weights(weighted, repeated)
@@ -275,9 +324,17 @@ def test_integer_weights_equal_repeated_rows(backend):
 @pytest.mark.parametrize("solver", SOLVERS)
 def test_partial_fit_k_times_equals_fit_max_iter_k(solver, backend):
     X, y = three_blobs(250)
-    kw = dict(hidden_layer_sizes=(10,), solver=solver, learning_rate_init=0.01, batch_size=32, shuffle=False,
+    kw = dict(
+        hidden_layer_sizes=(10,),
+        solver=solver,
+        learning_rate_init=0.01,
+        batch_size=32,
+        shuffle=False,
         tol=-np.inf,
-              n_iter_no_change=1000, backend=backend, random_state=4)  # fmt: skip
+        n_iter_no_change=1000,
+        backend=backend,
+        random_state=4,
+    )
     k = 5
     with pytest.warns(ConvergenceWarning, match="maximum number of epochs"):
         full = ShallowNetClassifier(max_iter=k, **kw).fit(X, y)
@@ -294,9 +351,15 @@ def test_partial_fit_k_times_equals_fit_max_iter_k(solver, backend):
 @pytest.mark.parametrize("solver", SOLVERS)
 def test_warm_start_continues_the_optimizer(solver):
     X, y = three_blobs(200)
-    kw = dict(hidden_layer_sizes=(10,), solver=solver, learning_rate_init=0.01, batch_size=40, shuffle=False,
+    kw = dict(
+        hidden_layer_sizes=(10,),
+        solver=solver,
+        learning_rate_init=0.01,
+        batch_size=40,
+        shuffle=False,
         tol=-np.inf,
-              random_state=1)  # fmt: skip
+        random_state=1,
+    )
     once = quiet_fit(ShallowNetClassifier(max_iter=6, **kw), X, y)
     twice = quiet_fit(ShallowNetClassifier(max_iter=4, warm_start=True, **kw), X, y)
     quiet_fit(twice.set_params(max_iter=2), X, y)
@@ -387,8 +450,9 @@ def test_labels_of_any_kind(labels):
 
 def test_predict_log_proba_stays_finite():
     X, y = make_blobs(n_samples=100, centers=2, n_features=2, random_state=0)
-    clf = quiet_fit(ShallowNetClassifier(hidden_layer_sizes=(8,), learning_rate_init=0.05, max_iter=50,
-        random_state=0), X, y)
+    clf = quiet_fit(
+        ShallowNetClassifier(hidden_layer_sizes=(8,), learning_rate_init=0.05, max_iter=50, random_state=0), X, y
+    )
     far = X * 1e4
     assert np.all(np.isfinite(clf.predict_log_proba(far)))
 
@@ -405,8 +469,9 @@ def test_dataframe_feature_names():
 
 def test_pipeline():
     X, y = three_blobs(200)
-    pipe = make_pipeline(StandardScaler(), ShallowNetClassifier(hidden_layer_sizes=(16,), learning_rate_init=0.01,
-        random_state=0))
+    pipe = make_pipeline(
+        StandardScaler(), ShallowNetClassifier(hidden_layer_sizes=(16,), learning_rate_init=0.01, random_state=0)
+    )
     quiet_fit(pipe, X, y)
     assert pipe.score(X, y) > 0.85
 
@@ -559,12 +624,26 @@ def test_hyperparameters_are_checked_even_when_scikit_learn_skips_validation():
 def test_numpy_numbers_are_accepted(backend):
     """NumPy integers wherever Python integers are accepted (and NumPy floats for the reals)."""
     X, y = three_blobs(90)
-    ints = dict(hidden_layer_sizes=np.int64(4), max_iter=np.int32(3), batch_size=np.int64(32),
+    ints = dict(
+        hidden_layer_sizes=np.int64(4),
+        max_iter=np.int32(3),
+        batch_size=np.int64(32),
         n_iter_no_change=np.uint8(2),
-                n_threads=np.int64(1), verbose=np.int64(0), random_state=np.int64(0))  # fmt: skip
-    reals = dict(learning_rate_init=np.float32(0.01), momentum=np.float64(0.8), beta_1=np.float32(0.5),
-                 beta_2=np.float64(0.9), epsilon=np.float32(1e-7), alpha=np.int64(0), tol=np.int64(0),
-                 validation_fraction=np.float32(0.2), max_time=np.int64(100))  # fmt: skip
+        n_threads=np.int64(1),
+        verbose=np.int64(0),
+        random_state=np.int64(0),
+    )
+    reals = dict(
+        learning_rate_init=np.float32(0.01),
+        momentum=np.float64(0.8),
+        beta_1=np.float32(0.5),
+        beta_2=np.float64(0.9),
+        epsilon=np.float32(1e-7),
+        alpha=np.int64(0),
+        tol=np.int64(0),
+        validation_fraction=np.float32(0.2),
+        max_time=np.int64(100),
+    )
     python = {k: v.item() for k, v in {**ints, **reals}.items()}
     for solver in SOLVERS:
         a = quiet_fit(ShallowNetClassifier(solver=solver, backend=backend, **ints, **reals), X, y)
@@ -656,8 +735,9 @@ def test_convergence_warning_once_at_max_iter():
 def test_stopping_rule_without_early_stopping():
     """Stops after n_iter_no_change + 1 epochs in a row that do not beat best_loss_ - tol (no warning)."""
     X, y = three_blobs(200)
-    clf = ShallowNetClassifier(hidden_layer_sizes=(8,), learning_rate_init=0.01, tol=0.05, n_iter_no_change=3,
-        random_state=0)
+    clf = ShallowNetClassifier(
+        hidden_layer_sizes=(8,), learning_rate_init=0.01, tol=0.05, n_iter_no_change=3, random_state=0
+    )
     clf.fit(X, y)  # would raise (filterwarnings=error) if it warned
     assert clf.stop_reason_ == "converged"
     curve, best, count = clf.loss_curve_, np.inf, 0
@@ -675,9 +755,16 @@ def test_early_stopping_restores_the_best_epoch():
     def record(est):
         seen.append([a.copy() for a in weights_of(est)])
 
-    clf = ShallowNetClassifier(hidden_layer_sizes=(8,), learning_rate_init=0.05, early_stopping=True,
+    clf = ShallowNetClassifier(
+        hidden_layer_sizes=(8,),
+        learning_rate_init=0.05,
+        early_stopping=True,
         validation_fraction=0.2,
-                               n_iter_no_change=4, tol=0.0, random_state=0, callback=record)  # fmt: skip
+        n_iter_no_change=4,
+        tol=0.0,
+        random_state=0,
+        callback=record,
+    )
     quiet_fit(clf, X, y)
     scores = clf.validation_scores_
     assert len(scores) == clf.n_iter_ == len(seen) == len(clf.validation_loss_curve_)
@@ -691,6 +778,7 @@ def test_early_stopping_restores_the_best_epoch():
 def test_callback_and_max_time_stop():
     X, y = three_blobs(100)
     calls = []
+
     def stop_at_3(est):
         calls.append(est.n_iter_)
         return est.n_iter_ == 3
@@ -744,8 +832,9 @@ def test_verbose_progress(capsys, monkeypatch, bar):
     else:
         monkeypatch.setitem(sys.modules, "tqdm.auto", None)  # import fails: the plain lines
     X, y = three_blobs(100)
-    quiet_fit(ShallowNetClassifier(hidden_layer_sizes=(4,), max_iter=3, early_stopping=True, verbose=2,
-        random_state=0), X, y)
+    quiet_fit(
+        ShallowNetClassifier(hidden_layer_sizes=(4,), max_iter=3, early_stopping=True, verbose=2, random_state=0), X, y
+    )
     out = capsys.readouterr()
     text = out.out + out.err
     if bar:
@@ -792,9 +881,9 @@ def test_n_threads():
 # ---------------------------------------------------------------- persistence
 
 
-def _fitted(labels=np.array(["x", "y", "z"]), **kw):
+def _fitted(labels=("x", "y", "z"), **kw):
     X, codes = three_blobs(120)
-    y = labels[codes]
+    y = np.array(labels)[codes]
     return quiet_fit(ShallowNetClassifier(hidden_layer_sizes=(6,), max_iter=5, random_state=0, **kw), X, y), X, y
 
 
@@ -810,8 +899,13 @@ def test_pickle_round_trip_and_continue(backend):
 
 @pytest.mark.parametrize(
     "labels",
-    [np.array(["x", "y", "z"]), np.array([3, 1, 2]), np.array([True, False]), np.array([-1.0, 2.0]),
-     np.array(["u", "v"], dtype=object)],  # fmt: skip
+    [
+        np.array(["x", "y", "z"]),
+        np.array([3, 1, 2]),
+        np.array([True, False]),
+        np.array([-1.0, 2.0]),
+        np.array(["u", "v"], dtype=object),
+    ],
     ids=["str", "int", "bool", "float", "object"],
 )
 def test_save_load(tmp_path, labels):
@@ -839,8 +933,9 @@ def test_save_load_feature_names_and_dropped_params(tmp_path):
     pd = pytest.importorskip("pandas")
     X, y = three_blobs(60)
     df = pd.DataFrame(X, columns=list("abcd"))
-    clf = ShallowNetClassifier(hidden_layer_sizes=(3,), max_iter=2, random_state=np.random.RandomState(0),
-        callback=print)
+    clf = ShallowNetClassifier(
+        hidden_layer_sizes=(3,), max_iter=2, random_state=np.random.RandomState(0), callback=print
+    )
     quiet_fit(clf, df, y)
     clf.save(tmp_path / "m.npz")
     loaded = ShallowNetClassifier.load(tmp_path / "m.npz")
@@ -928,4 +1023,4 @@ def test_lazy_export():
 
     assert shallownet_fast.ShallowNetClassifier is ShallowNetClassifier
     with pytest.raises(AttributeError):
-        shallownet_fast.NoSuchThing
+        _ = shallownet_fast.NoSuchThing

@@ -105,8 +105,10 @@ def test_deprecated_and_new_names_that_disagree_are_refused(params):
 def test_logistic_is_sigmoid(backend):
     X, y = blobs()
     kw = dict(hidden_layer_sizes=(5,), max_iter=5, random_state=0, backend=backend)
-    same_weights(quiet_fit(ShallowNetClassifier(activation="logistic", **kw), X, y),
-                 quiet_fit(ShallowNetClassifier(activation="sigmoid", **kw), X, y))  # fmt: skip
+    same_weights(
+        quiet_fit(ShallowNetClassifier(activation="logistic", **kw), X, y),
+        quiet_fit(ShallowNetClassifier(activation="sigmoid", **kw), X, y),
+    )
 
 
 def test_partial_fit_takes_mlps_argument_order():
@@ -181,8 +183,7 @@ def test_lbfgs_calls_the_minimizer(monkeypatch):
     """solver="lbfgs" hands shallownet_fast._lbfgs.minimize the data one example per column and the output layer."""
     calls = []
 
-    def minimize(backend, X, Y, sample_weight, params, *, activation, output, alpha, max_iter, max_fun, tol,
-                 callback):  # fmt: skip
+    def minimize(backend, X, Y, sample_weight, params, *, activation, output, alpha, max_iter, max_fun, tol, callback):
         calls.append(dict(backend=backend, X=X, Y=Y, sw=sample_weight, output=output, max_fun=max_fun, tol=tol))
         params["W2"][...] = 0.0
         params["b2"][...] = np.arange(params["b2"].shape[0]).reshape(-1, 1)
@@ -226,7 +227,13 @@ def test_readme_estimator_examples_run_as_pasted(tmp_path):
     root = str(Path(__file__).resolve().parents[1])
     env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
     for code in blocks:
-        proc = subprocess.run([sys.executable, "-W", "error::FutureWarning", "-c", code], cwd=tmp_path, env=env,
-                              capture_output=True, text=True, timeout=300)  # fmt: skip
+        proc = subprocess.run(
+            [sys.executable, "-W", "error::FutureWarning", "-c", code],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout  # the grid prints its best parameters

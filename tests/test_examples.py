@@ -20,7 +20,9 @@ def test_course_walkthrough(tmp_path):
     env = dict(os.environ)
     root = str(Path(shallownet_fast.__file__).resolve().parents[1])
     env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    proc = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     assert "layer sizes: n_x = 2, n_h = 4, n_y = 1" in out

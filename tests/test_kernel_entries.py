@@ -23,11 +23,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import isolate
 import numpy as np
 import pytest
 
 from shallownet_fast import _dispatch
+
+import isolate
 
 HERE = Path(__file__).resolve().parent
 N_X, N_H, N_Y, M = 3, 5, 2, 40  # two outputs: the softmax paths use their scratch rows
@@ -51,29 +52,95 @@ def valid_arguments(entry, dtype=np.float64):
     W1, b1, W2, b2 = arr(N_H, N_X), arr(N_H), arr(N_Y, N_H), arr(N_Y)
     act = k.ACTIVATION_CODES["tanh"]
     if entry == "forward":
-        return dict(X=X, W1=W1, b1=b1, W2=W2, b2=b2, act=act, Z1=empty(N_H, M), A1=empty(N_H, M),
-                    Z2=empty(N_Y, M), A2=empty(N_Y, M), tmp=empty(M))  # fmt: skip
+        return dict(
+            X=X,
+            W1=W1,
+            b1=b1,
+            W2=W2,
+            b2=b2,
+            act=act,
+            Z1=empty(N_H, M),
+            A1=empty(N_H, M),
+            Z2=empty(N_Y, M),
+            A2=empty(N_Y, M),
+            tmp=empty(M),
+        )
     if entry == "cost":
         return dict(A2=np.full((N_Y, M), 0.5, dtype), Y=Y, tmp=empty(M))
     if entry == "backward":
-        return dict(X=X, Y=Y, W2=W2, A1=np.tanh(arr(N_H, M)), A2=np.full((N_Y, M), 0.5, dtype), act=act,
-                    dW1=empty(N_H, N_X), db1=empty(N_H), dW2=empty(N_Y, N_H), db2=empty(N_Y),
-                    D2=empty(N_Y, M), D1=empty(N_H, M), tmp=empty(M))  # fmt: skip
+        return dict(
+            X=X,
+            Y=Y,
+            W2=W2,
+            A1=np.tanh(arr(N_H, M)),
+            A2=np.full((N_Y, M), 0.5, dtype),
+            act=act,
+            dW1=empty(N_H, N_X),
+            db1=empty(N_H),
+            dW2=empty(N_Y, N_H),
+            db2=empty(N_Y),
+            D2=empty(N_Y, M),
+            D1=empty(N_H, M),
+            tmp=empty(M),
+        )
     if entry == "predict_proba":
         return dict(X=X, W1=W1, b1=b1, W2=W2, b2=b2, act=act, A2=empty(N_Y, M), H=empty(N_H + 1, BLOCK))
     if entry == "train":
-        return dict(X=X, Y=Y, W1=W1, b1=b1, W2=W2, b2=b2, act=act, learning_rate=0.1, first=0, count=3,
-                    cost_every=1, costs=np.zeros(3), H=empty(THREADS, N_H, BLOCK), D=empty(THREADS, N_H, BLOCK),
-                    O=empty(THREADS, N_Y, BLOCK), tmp=empty(THREADS, BLOCK), G=empty(THREADS, P_END),
-                    loss=np.zeros(THREADS))  # fmt: skip
+        return dict(
+            X=X,
+            Y=Y,
+            W1=W1,
+            b1=b1,
+            W2=W2,
+            b2=b2,
+            act=act,
+            learning_rate=0.1,
+            first=0,
+            count=3,
+            cost_every=1,
+            costs=np.zeros(3),
+            H=empty(THREADS, N_H, BLOCK),
+            D=empty(THREADS, N_H, BLOCK),
+            O=empty(THREADS, N_Y, BLOCK),
+            tmp=empty(THREADS, BLOCK),
+            G=empty(THREADS, P_END),
+            loss=np.zeros(THREADS),
+        )
     if entry == "train_epoch":
         state = {f"{s}{p}": np.zeros_like(a) for s in "mv" for p, a in zip(("W1", "b1", "W2", "b2"), (W1, b1, W2, b2))}
-        return dict(X=X, Y=Y, sw=np.ones(M, dtype), order=rng.permutation(M).astype(np.intp), batch_size=BATCH,
-                    W1=W1, b1=b1, W2=W2, b2=b2, **state, t=np.zeros(1, np.longlong), act=act,
-                    solver=k.SOLVER_CODES["adam"], learning_rate=0.01, momentum=0.9, nesterov=True, beta_1=0.9,
-                    beta_2=0.999, epsilon=1e-8, alpha=1e-4, Xb=empty(N_X, BATCH), Yb=empty(N_Y, BATCH),
-                    swb=empty(BATCH), H=empty(N_H, BATCH), D=empty(N_H, BATCH), O=empty(N_Y, BATCH), tmp=empty(BATCH),
-                    dW1=empty(N_H, N_X), db1=empty(N_H), dW2=empty(N_Y, N_H), db2=empty(N_Y))  # fmt: skip
+        return dict(
+            X=X,
+            Y=Y,
+            sw=np.ones(M, dtype),
+            order=rng.permutation(M).astype(np.intp),
+            batch_size=BATCH,
+            W1=W1,
+            b1=b1,
+            W2=W2,
+            b2=b2,
+            **state,
+            t=np.zeros(1, np.longlong),
+            act=act,
+            solver=k.SOLVER_CODES["adam"],
+            learning_rate=0.01,
+            momentum=0.9,
+            nesterov=True,
+            beta_1=0.9,
+            beta_2=0.999,
+            epsilon=1e-8,
+            alpha=1e-4,
+            Xb=empty(N_X, BATCH),
+            Yb=empty(N_Y, BATCH),
+            swb=empty(BATCH),
+            H=empty(N_H, BATCH),
+            D=empty(N_H, BATCH),
+            O=empty(N_Y, BATCH),
+            tmp=empty(BATCH),
+            dW1=empty(N_H, N_X),
+            db1=empty(N_H),
+            dW2=empty(N_Y, N_H),
+            db2=empty(N_Y),
+        )
     if entry == "gemm_check":
         return dict(trans_a=False, trans_b=True, A=arr(4, 6), B=arr(7, 6), alpha=1.0, beta=0.0, C=empty(4, 7))
     if entry == "product_check":
@@ -180,8 +247,11 @@ def run_in_children(cases, dtype_name):
         try:
             proc = subprocess.run(
                 [sys.executable, "-c", code, json.dumps(pending), dtype_name, _dispatch.__file__],
-                capture_output=True, text=True, env=isolate._child_env(malloc_check=True), timeout=CHILD_TIMEOUT,
-            )  # fmt: skip
+                capture_output=True,
+                text=True,
+                env=isolate._child_env(malloc_check=True),
+                timeout=CHILD_TIMEOUT,
+            )
             out, how = proc.stdout, isolate._exit_text(proc.returncode) + ": " + proc.stderr[-1500:]
             finished = proc.returncode == 0
         except subprocess.TimeoutExpired as exc:  # a kernel looping for ever (a zero block, say)
@@ -196,9 +266,11 @@ def run_in_children(cases, dtype_name):
         if done < len(pending):  # the case running when the child died: again alone, to confirm
             culprit = pending[done]
             alone = run_in_children([culprit], dtype_name) if len(pending) > 1 else {culprit: {"crash": how}}
-            records[culprit] = alone[culprit] if "crash" in alone[culprit] else {
-                "crash": f"{how} (alone it did not crash: an earlier case of the child had corrupted memory)"
-            }
+            records[culprit] = (
+                alone[culprit]
+                if "crash" in alone[culprit]
+                else {"crash": f"{how} (alone it did not crash: an earlier case of the child had corrupted memory)"}
+            )
         pending = pending[done + 1 :]
     return records
 

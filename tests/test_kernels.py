@@ -7,10 +7,11 @@ import time
 
 import numpy as np
 import pytest
-from conftest import assert_dicts_close, tolerance
 
 import shallownet_fast
 from shallownet_fast import _dispatch, _threads, datasets, fast, reference
+
+from conftest import assert_dicts_close, tolerance
 
 VARIANTS = _dispatch.available()
 
@@ -128,15 +129,15 @@ def test_column_blocks_match_one_block(monkeypatch, dtype, sizes):
 def test_thread_counts_agree(dtype):
     """n_threads = 1 and 2 differ at most by BLAS's blocking, within the table's tolerance."""
     X, Y, params = _data(np.random.default_rng(2), 40, 64, 1, 500, dtype)
-    runs = [
-        fast.nn_model(X, Y, 64, 30, learning_rate=0.3, parameters=params, n_threads=n) for n in (1, 2, None)
-    ]
+    runs = [fast.nn_model(X, Y, 64, 30, learning_rate=0.3, parameters=params, n_threads=n) for n in (1, 2, None)]
     for other in runs[1:]:
         assert_dicts_close(other, runs[0], dtype, ("W1", "b1", "W2", "b2"), "threads")
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("sizes", [(2, 4, 1, 700), (30, 20, 3, 700), (12, 16, 1, 130)], ids=["loops", "softmax", "small"])
+@pytest.mark.parametrize(
+    "sizes", [(2, 4, 1, 700), (30, 20, 3, 700), (12, 16, 1, 130)], ids=["loops", "softmax", "small"]
+)
 @pytest.mark.parametrize("n_threads", [2, 3, 5])
 def test_thread_team_matches_the_reference_and_repeats_itself(dtype, sizes, n_threads):
     """A team of kernel threads (over column blocks): the reference's parameters and costs to the

@@ -105,9 +105,18 @@ def test_classifier_converged_and_weighted_matches_mlp(backend):
     X, y, Y = classification_data(1, 150, 4, 3)
     sw = np.random.default_rng(2).uniform(0.2, 3.0, X.shape[0])
     mlp, result, params = fit_both(
-        "classifier", backend, X, y, Y, "softmax", sample_weight=sw, hidden_layer_sizes=(5,), activation="tanh",
-        alpha=0.5, tol=1e-4,
-    )  # fmt: skip
+        "classifier",
+        backend,
+        X,
+        y,
+        Y,
+        "softmax",
+        sample_weight=sw,
+        hidden_layer_sizes=(5,),
+        activation="tanh",
+        alpha=0.5,
+        tol=1e-4,
+    )
     assert mlp.n_iter_ < 200  # stopped by tol, not by max_iter
     assert_like_mlp(mlp, result, params)
 
@@ -118,9 +127,16 @@ def test_multilabel_matches_mlp(backend):
     X = rng.standard_normal((200, 4))
     y = (rng.standard_normal((200, 3)) + X[:, :3] > 0).astype(int)
     mlp, result, params = fit_both(
-        "classifier", backend, X, y, y.T.astype(np.float64).copy(), "logistic", hidden_layer_sizes=(6,),
-        activation="tanh", max_iter=40,
-    )  # fmt: skip
+        "classifier",
+        backend,
+        X,
+        y,
+        y.T.astype(np.float64).copy(),
+        "logistic",
+        hidden_layer_sizes=(6,),
+        activation="tanh",
+        max_iter=40,
+    )
     assert mlp.out_activation_ == "logistic" and mlp.n_outputs_ == 3
     assert_like_mlp(mlp, result, params)
 
@@ -132,9 +148,16 @@ def test_regressor_matches_mlp(backend, n_outputs):
     X = rng.standard_normal((180, 3))
     y = np.column_stack([np.sin(X[:, 0]) + X[:, 1], X[:, 2] ** 2])[:, :n_outputs]
     mlp, result, params = fit_both(
-        "regressor", backend, X, y.ravel() if n_outputs == 1 else y, y.T.copy(), "identity", hidden_layer_sizes=(7,),
-        activation="tanh", max_iter=50,
-    )  # fmt: skip
+        "regressor",
+        backend,
+        X,
+        y.ravel() if n_outputs == 1 else y,
+        y.T.copy(),
+        "identity",
+        hidden_layer_sizes=(7,),
+        activation="tanh",
+        max_iter=50,
+    )
     assert_like_mlp(mlp, result, params)
 
 
@@ -147,9 +170,18 @@ def test_max_fun_stops_as_mlp_with_a_warning(backend):
     assert_like_mlp(mlp, result, params)
     with pytest.warns(ConvergenceWarning, match="lbfgs failed to converge"):
         _lbfgs.minimize(
-            backend, np.ascontiguousarray(X.T), Y, np.ones(120), params, activation="tanh", output="logistic",
-            alpha=1e-4, max_iter=200, max_fun=7, tol=1e-6,
-        )  # fmt: skip
+            backend,
+            np.ascontiguousarray(X.T),
+            Y,
+            np.ones(120),
+            params,
+            activation="tanh",
+            output="logistic",
+            alpha=1e-4,
+            max_iter=200,
+            max_fun=7,
+            tol=1e-6,
+        )
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -164,9 +196,19 @@ def test_callback_sees_each_loss_and_can_stop(backend):
 
     with pytest.warns(ConvergenceWarning):
         n_iter, loss, curve = _lbfgs.minimize(
-            backend, X, Y, np.ones(100), params, activation="tanh", output="logistic", alpha=1e-4, max_iter=50,
-            max_fun=15000, tol=1e-9, callback=callback,
-        )  # fmt: skip
+            backend,
+            X,
+            Y,
+            np.ones(100),
+            params,
+            activation="tanh",
+            output="logistic",
+            alpha=1e-4,
+            max_iter=50,
+            max_fun=15000,
+            tol=1e-9,
+            callback=callback,
+        )
     assert n_iter == 3 and curve == seen
 
 
@@ -179,10 +221,22 @@ def test_float32_stays_float32_and_backends_agree(dtype):
         params = {k: v.copy() for k, v in start.items()}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            results[backend] = _lbfgs.minimize(
-                backend, X, Y, np.ones(200, dtype), params, activation="tanh", output="softmax", alpha=1e-3,
-                max_iter=5, max_fun=15000, tol=1e-9,
-            ), params  # fmt: skip
+            results[backend] = (
+                _lbfgs.minimize(
+                    backend,
+                    X,
+                    Y,
+                    np.ones(200, dtype),
+                    params,
+                    activation="tanh",
+                    output="softmax",
+                    alpha=1e-3,
+                    max_iter=5,
+                    max_fun=15000,
+                    tol=1e-9,
+                ),
+                params,
+            )
         assert all(params[k].dtype == dtype for k in params)
     (fast, pf), (ref, pr) = results["fast"], results["reference"]
     assert fast[0] == ref[0] == 5
@@ -214,9 +268,19 @@ def test_loss_gradient_matches_numerics(dtype, output, n_y, block, activation):
     sw = np.random.default_rng(10).uniform(0.5, 2, 150).astype(dtype)
     grads, scratch = entry_args(params, dtype, block)
     loss = _core.loss_gradient(
-        X, Y, sw, params["W1"], params["b1"].ravel(), params["W2"], params["b2"].ravel(),
-        _core.ACTIVATION_CODES[activation], _core.OUTPUT_CODES[output], 0.3, *grads, *scratch,
-    )  # fmt: skip
+        X,
+        Y,
+        sw,
+        params["W1"],
+        params["b1"].ravel(),
+        params["W2"],
+        params["b2"].ravel(),
+        _core.ACTIVATION_CODES[activation],
+        _core.OUTPUT_CODES[output],
+        0.3,
+        *grads,
+        *scratch,
+    )
     want_loss, want = _numerics.batch_loss_and_grads(params, X, Y, sw, activation, 0.3, output)
     assert_close(loss, want_loss, dtype)
     for got, key in zip(grads, ("W1", "b1", "W2", "b2")):
@@ -235,9 +299,19 @@ def test_identity_loss_is_half_the_mean_squared_error():
     want += 0.5 * 2.0 * ((params["W1"] ** 2).sum() + (params["W2"] ** 2).sum()) / sw.sum()
     grads, scratch = entry_args(params, np.float64, 4)
     loss = _core.loss_gradient(
-        X, Y, sw, params["W1"], params["b1"].ravel(), params["W2"], params["b2"].ravel(),
-        _core.ACTIVATION_CODES["tanh"], _core.OUTPUT_CODES["identity"], 2.0, *grads, *scratch,
-    )  # fmt: skip
+        X,
+        Y,
+        sw,
+        params["W1"],
+        params["b1"].ravel(),
+        params["W2"],
+        params["b2"].ravel(),
+        _core.ACTIVATION_CODES["tanh"],
+        _core.OUTPUT_CODES["identity"],
+        2.0,
+        *grads,
+        *scratch,
+    )
     np.testing.assert_allclose(loss, want, rtol=1e-13)
     np.testing.assert_allclose(grads[3], ((Z2 - Y) * sw).sum(axis=1) / sw.sum(), rtol=1e-13)
 
@@ -259,9 +333,19 @@ def test_loss_gradient_checks_its_buffers():
     grads1, scratch1 = entry_args(one, np.float64, 8)
     with pytest.raises(ValueError, match="softmax output needs at least 2"):
         _core.loss_gradient(
-            X, Y[:1], np.ones(20), one["W1"], one["b1"].ravel(), one["W2"], one["b2"].ravel(), 0, _core.OUTPUT_CODES["softmax"], 0.0,
-            *grads1, *scratch1,
-        )  # fmt: skip
+            X,
+            Y[:1],
+            np.ones(20),
+            one["W1"],
+            one["b1"].ravel(),
+            one["W2"],
+            one["b2"].ravel(),
+            0,
+            _core.OUTPUT_CODES["softmax"],
+            0.0,
+            *grads1,
+            *scratch1,
+        )
 
 
 def test_minimize_rejects_unknown_names():

@@ -161,8 +161,23 @@ def test_identity_output_loss_is_the_halved_mean_squared_error():
     l2 = 0.5 * 0.3 * (np.sum(params["W1"] ** 2) + np.sum(params["W2"] ** 2)) / sw.sum()
     expected = np.sum(sw * (Y - P) ** 2) / (2 * 2 * sw.sum()) + l2
     for backend in ("fast", "reference"):
-        _, _, loss = _train(backend, X, Y, sw, params, "sgd", 1, X.shape[1], False, activation="tanh",
-                            learning_rate=0.1, nesterov=False, alpha=0.3, out="identity", **SETTINGS)  # fmt: skip
+        _, _, loss = _train(
+            backend,
+            X,
+            Y,
+            sw,
+            params,
+            "sgd",
+            1,
+            X.shape[1],
+            False,
+            activation="tanh",
+            learning_rate=0.1,
+            nesterov=False,
+            alpha=0.3,
+            out="identity",
+            **SETTINGS,
+        )
         assert loss[0] == pytest.approx(expected, rel=1e-12)
 
 
@@ -174,5 +189,20 @@ def test_kernel_refuses_an_unknown_output_code(monkeypatch):
     state = mb.make_state(params, "sgd")
     monkeypatch.setattr(kernels, "OUTPUT_CODES", {**kernels.OUTPUT_CODES, "bogus": 99})
     with pytest.raises(ValueError, match="out = 99"):
-        mb.run_epoch("fast", X, Y, sw, None, 16, params, state, activation="tanh", solver="sgd",
-                     learning_rate=0.1, nesterov=False, alpha=0.0, out="bogus", **SETTINGS)  # fmt: skip
+        mb.run_epoch(
+            "fast",
+            X,
+            Y,
+            sw,
+            None,
+            16,
+            params,
+            state,
+            activation="tanh",
+            solver="sgd",
+            learning_rate=0.1,
+            nesterov=False,
+            alpha=0.0,
+            out="bogus",
+            **SETTINGS,
+        )

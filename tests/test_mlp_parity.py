@@ -96,9 +96,15 @@ def test_classifier_is_mlpclassifier(backend, schedule, activation, early_stoppi
     y = _targets(kind, scores)
     solver, learning_rate = schedule
     mlp = MLPClassifier(
-        solver=solver, learning_rate=learning_rate, learning_rate_init=0.05, activation=activation,
-        early_stopping=early_stopping, validation_fraction=0.25, tol=_tol(learning_rate), **COMMON,
-    )  # fmt: skip
+        solver=solver,
+        learning_rate=learning_rate,
+        learning_rate_init=0.05,
+        activation=activation,
+        early_stopping=early_stopping,
+        validation_fraction=0.25,
+        tol=_tol(learning_rate),
+        **COMMON,
+    )
     _fit_quietly(mlp, X, y)
     ours = _fit_quietly(ShallowNetClassifier(**mlp.get_params(), backend=backend), X, y)
     _assert_same_model(ours, mlp, X)
@@ -118,9 +124,15 @@ def test_regressor_is_mlpregressor(backend, schedule, activation, early_stopping
     y = _targets(kind, scores)
     solver, learning_rate = schedule
     mlp = MLPRegressor(
-        solver=solver, learning_rate=learning_rate, learning_rate_init=0.01, activation=activation,
-        early_stopping=early_stopping, validation_fraction=0.25, tol=_tol(learning_rate), **COMMON,
-    )  # fmt: skip
+        solver=solver,
+        learning_rate=learning_rate,
+        learning_rate_init=0.01,
+        activation=activation,
+        early_stopping=early_stopping,
+        validation_fraction=0.25,
+        tol=_tol(learning_rate),
+        **COMMON,
+    )
     _fit_quietly(mlp, X, y)
     ours = _fit_quietly(ShallowNetRegressor(**mlp.get_params(), backend=backend), X, y)
     _assert_same_model(ours, mlp, X)

@@ -24,9 +24,9 @@ import pytest
 
 pytest.importorskip("sklearn")
 
-import isolate  # noqa: E402
-
 import shallownet_fast  # noqa: E402
+
+import isolate  # noqa: E402
 
 ROOT = str(Path(shallownet_fast.__file__).resolve().parents[1])
 N_CASES = 400
@@ -112,8 +112,22 @@ def _zip(items, compression=zipfile.ZIP_STORED):
     return buf.getvalue()
 
 
-_NAMES = ("W1", "b1", "W2", "b2", "classes", "metadata", "format_version", "state_mW1", "best_b2", "columns",
-          "feature_names_in", "extra", "W1.npy", "")  # fmt: skip
+_NAMES = (
+    "W1",
+    "b1",
+    "W2",
+    "b2",
+    "classes",
+    "metadata",
+    "format_version",
+    "state_mW1",
+    "best_b2",
+    "columns",
+    "feature_names_in",
+    "extra",
+    "W1.npy",
+    "",
+)
 _DTYPES = ("<f8", "<f4", ">f8", "<i8", "|u1", "<U3", "|b1", "|O", "<c16", "|V8", "<f2", "[('a', '<f8')]")
 
 
@@ -213,8 +227,9 @@ def test_mutated_model_files_load_or_raise_value_error(tmp_path):
     env["PYTHONPATH"] = ROOT + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     results, start, crashes = {}, 0, []
     while start < len(paths):
-        proc = subprocess.run([sys.executable, "-c", _CHILD, str(spec), str(start)],
-                              capture_output=True, text=True, env=env, timeout=600)  # fmt: skip
+        proc = subprocess.run(
+            [sys.executable, "-c", _CHILD, str(spec), str(start)], capture_output=True, text=True, env=env, timeout=600
+        )
         for line in proc.stdout.splitlines():
             i, outcome, message, peak = json.loads(line)
             results[i] = (outcome, message, peak)

@@ -42,7 +42,9 @@ def test_version_is_written_once():
 def test_a_tree_without_compiled_kernels_says_how_to_build_them(tmp_path):
     # a copy of the sources without any compiled module, imported from its root, as
     # after a fresh clone (or a plain `pip install .` run from the project's root)
-    shutil.copytree(PACKAGE, tmp_path / "shallownet_fast", ignore=shutil.ignore_patterns("*.so", "*.pyd", "__pycache__"))
+    shutil.copytree(
+        PACKAGE, tmp_path / "shallownet_fast", ignore=shutil.ignore_patterns("*.so", "*.pyd", "__pycache__")
+    )
     (tmp_path / "src").mkdir()
     (tmp_path / "src" / "_kernels.pxi").write_text("")
     # -S: no site-packages, so only this copy is importable (an editable install's finder would win otherwise)

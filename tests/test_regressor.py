@@ -74,8 +74,9 @@ def test_first_loss_is_the_halved_squared_error(backend):
     """One full-batch epoch: its loss is sum(w (y - p)^2) / (2 n_out sw) + alpha/2 |W|^2 / sw at the initial weights."""
     X, Y = problem()
     w = np.linspace(0.5, 2.0, len(X))
-    est = ShallowNetRegressor(hidden_layer_sizes=(4,), solver="gd", max_iter=1, alpha=0.3, random_state=0,
-                              backend=backend)  # fmt: skip
+    est = ShallowNetRegressor(
+        hidden_layer_sizes=(4,), solver="gd", max_iter=1, alpha=0.3, random_state=0, backend=backend
+    )
     init = ShallowNetRegressor(hidden_layer_sizes=(4,), random_state=0)
     params = init._initial_parameters(X.shape[1], Y.shape[1], np.float64, np.random.RandomState(0))
     P = _numerics.logits(X.T, params["W1"], params["b1"], params["W2"], params["b2"], "relu").T
@@ -90,8 +91,16 @@ def test_first_loss_is_the_halved_squared_error(backend):
 def test_backends_agree(dtype, n_out):
     X, Y = problem(n_out=n_out, dtype=dtype)
     y = Y[:, 0] if n_out == 1 else Y
-    kw = dict(hidden_layer_sizes=(6,), solver="sgd", learning_rate="invscaling", learning_rate_init=0.05,
-              max_iter=6, batch_size=16, random_state=1, activation="tanh")  # fmt: skip
+    kw = dict(
+        hidden_layer_sizes=(6,),
+        solver="sgd",
+        learning_rate="invscaling",
+        learning_rate_init=0.05,
+        max_iter=6,
+        batch_size=16,
+        random_state=1,
+        activation="tanh",
+    )
     a = quiet_fit(ShallowNetRegressor(backend="fast", **kw), X, y)
     b = quiet_fit(ShallowNetRegressor(backend="reference", **kw), X, y)
     tol = tolerance(dtype)
@@ -161,8 +170,11 @@ def test_loss_other_than_squared_error_is_refused():
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_save_load(tmp_path, backend):
     X, Y = problem()
-    est = quiet_fit(ShallowNetRegressor(hidden_layer_sizes=(4,), max_iter=3, early_stopping=True, random_state=0,
-                                        backend=backend), X, Y)  # fmt: skip
+    est = quiet_fit(
+        ShallowNetRegressor(hidden_layer_sizes=(4,), max_iter=3, early_stopping=True, random_state=0, backend=backend),
+        X,
+        Y,
+    )
     est.save(tmp_path / "r.npz")
     loaded = ShallowNetRegressor.load(tmp_path / "r.npz")
     assert loaded.get_params() == est.get_params()

@@ -65,7 +65,19 @@ def test_predict_kernel_in_blocks(dtype, activation):
     A2 = np.empty((3, 100), dtype)
     W1, b1, W2, b2 = params["W1"], params["b1"].ravel(), params["W2"], params["b2"].ravel()
     scratch = np.empty((5, 16), dtype), np.empty((9, 4), dtype), np.empty((16, 4), dtype)
-    _core.predict_csr(data, indices, indptr, W1, b1, W2, b2, _core.ACTIVATION_CODES[activation], _core.OUTPUT_CODES["softmax"], A2, *scratch)
+    _core.predict_csr(
+        data,
+        indices,
+        indptr,
+        W1,
+        b1,
+        W2,
+        b2,
+        _core.ACTIVATION_CODES[activation],
+        _core.OUTPUT_CODES["softmax"],
+        A2,
+        *scratch,
+    )
     assert_close(A2, _numerics.forward(dense_T(X), *(params[k] for k in PARAM_KEYS), activation)[0], dtype)
 
 
@@ -111,9 +123,18 @@ def test_lbfgs_sparse_equals_dense(backend, dtype, fmt):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             n_iter, loss, _ = _lbfgs.minimize(
-                backend, XT, Y, np.ones(150, dtype), params, activation="tanh", output="softmax", alpha=1e-3,
-                max_iter=8, max_fun=15000, tol=1e-12,
-            )  # fmt: skip
+                backend,
+                XT,
+                Y,
+                np.ones(150, dtype),
+                params,
+                activation="tanh",
+                output="softmax",
+                alpha=1e-3,
+                max_iter=8,
+                max_fun=15000,
+                tol=1e-12,
+            )
         results.append((n_iter, loss, params))
     (n_s, loss_s, p_s), (n_d, loss_d, p_d) = results
     assert n_s == n_d == 8
@@ -134,8 +155,17 @@ def test_epoch_sparse_equals_dense(backend, dtype, solver, n_y):
     sw = rng.uniform(0.5, 2, 130).astype(dtype)
     order = rng.permutation(130).astype(np.intp)
     start = make_parameters(4, 11, 6, n_y, dtype)
-    hyper = dict(activation="tanh", solver=solver, learning_rate=0.05, momentum=0.9, nesterov=True, beta_1=0.9,
-                 beta_2=0.999, epsilon=1e-8, alpha=1e-3)  # fmt: skip
+    hyper = dict(
+        activation="tanh",
+        solver=solver,
+        learning_rate=0.05,
+        momentum=0.9,
+        nesterov=True,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        alpha=1e-3,
+    )
     runs = []
     for XT in (X.T, dense_T(X)):
         params = {k: v.copy() for k, v in start.items()}
@@ -205,8 +235,19 @@ def test_memory_is_bounded_by_the_entries_not_the_dense_size():
     def train():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            _lbfgs.minimize("fast", X.T, Y, np.ones(m), params, activation="tanh", output="logistic", alpha=1e-4,
-                            max_iter=2, max_fun=100, tol=1e-9)  # fmt: skip
+            _lbfgs.minimize(
+                "fast",
+                X.T,
+                Y,
+                np.ones(m),
+                params,
+                activation="tanh",
+                output="logistic",
+                alpha=1e-4,
+                max_iter=2,
+                max_fun=100,
+                tol=1e-9,
+            )
 
     # L-BFGS-B's own workspace: (2 * 10 + 5) vectors of the parameters' size, and a few copies
     assert peak_of(train) < 60 * size

@@ -1,4 +1,5 @@
-"""The one type stub of the compiled kernels (shallownet_fast/_core.pyi) against the built modules, and mypy's use of it.
+"""The one type stub of the compiled kernels (shallownet_fast/_core.pyi) against the built modules,
+and mypy's use of it.
 
 The stub is written by hand; it serves all three variants (_core, _core_avx2,
 _core_avx512: the same source compiled with different flags), of which only
@@ -98,9 +99,12 @@ def test_a_disagreement_is_found():
     broken = dict(names)
     args = broken["train_epoch"]
     broken["train_epoch"] = ast.arguments(
-        posonlyargs=[], args=[a for a in args.args if a.arg != "mW1"], kwonlyargs=[], kw_defaults=[],
+        posonlyargs=[],
+        args=[a for a in args.args if a.arg != "mW1"],
+        kwonlyargs=[],
+        kw_defaults=[],
         defaults=args.defaults,
-    )  # fmt: skip
+    )
     del broken["cost"]
     problems = compare(_dispatch.load("baseline"), broken, "baseline")
     assert any(p.startswith("train_epoch: parameters") for p in problems), problems

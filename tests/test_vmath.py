@@ -66,8 +66,33 @@ def _edges(dtype):
     big = np.log(info.max)  # exp and expm1 overflow just above it
     small = np.log(tiny)  # exp's results turn subnormal below it
     zero_below = np.log(sub) - 1
-    values = [0.0, -0.0, tiny, -tiny, sub, -sub, 4 * sub, -4 * sub, 1.0, -1.0, 0.5, 2.0, np.inf, -np.inf, np.nan,
-              info.max, -info.max, info.eps, -info.eps, 1e-30, -1e-30, big, small, zero_below, -zero_below]
+    values = [
+        0.0,
+        -0.0,
+        tiny,
+        -tiny,
+        sub,
+        -sub,
+        4 * sub,
+        -4 * sub,
+        1.0,
+        -1.0,
+        0.5,
+        2.0,
+        np.inf,
+        -np.inf,
+        np.nan,
+        info.max,
+        -info.max,
+        info.eps,
+        -info.eps,
+        1e-30,
+        -1e-30,
+        big,
+        small,
+        zero_below,
+        -zero_below,
+    ]
     x = np.array(values, dtype=dtype)
     # the neighbours of the thresholds
     with np.errstate(over="ignore"):

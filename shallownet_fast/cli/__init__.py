@@ -93,21 +93,35 @@ def _sizes(text):
 def _add_training_options(p, hidden=True, iterations=10000):
     if hidden:
         p.add_argument("--hidden", type=_positive_int, default=4, metavar="N_H", help="hidden units (default 4)")
-    p.add_argument("--iterations", type=_nonnegative_int, default=iterations, metavar="N",
-                   help=f"gradient steps (default {iterations})")  # fmt: skip
+    p.add_argument(
+        "--iterations",
+        type=_nonnegative_int,
+        default=iterations,
+        metavar="N",
+        help=f"gradient steps (default {iterations})",
+    )
     p.add_argument("--learning-rate", type=_positive_float, default=1.2, metavar="LR", help="default 1.2")
-    p.add_argument("--activation", choices=_validation.ACTIVATIONS, default="tanh", help="hidden activation (default tanh)")
+    p.add_argument(
+        "--activation", choices=_validation.ACTIVATIONS, default="tanh", help="hidden activation (default tanh)"
+    )
     p.add_argument("--seed", type=_int, default=0, help="initialisation seed (default 0)")
 
 
 def _add_dataset_option(p):
-    p.add_argument("--dataset", choices=datasets.DATASETS, default="flower",
-                   help="the flower (default) or one of the course's extra data sets (these need scikit-learn)")  # fmt: skip
+    p.add_argument(
+        "--dataset",
+        choices=datasets.DATASETS,
+        default="flower",
+        help="the flower (default) or one of the course's extra data sets (these need scikit-learn)",
+    )
 
 
 def _parser():
-    parser = _Parser(prog=PROG, description="A one-hidden-layer neural network, twice.",
-                     epilog="Exit status: 0 success, 1 a missing optional package, 2 a wrong argument or file.")  # fmt: skip
+    parser = _Parser(
+        prog=PROG,
+        description="A one-hidden-layer neural network, twice.",
+        epilog="Exit status: 0 success, 1 a missing optional package, 2 a wrong argument or file.",
+    )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -119,35 +133,53 @@ def _parser():
     demo.set_defaults(run=_demo)
 
     sweep = sub.add_parser("sweep", help="the course's hidden-layer-size experiment: an accuracy table")
-    sweep.add_argument("--hidden-sizes", type=_sizes, default=list(COURSE_HIDDEN_SIZES), metavar="LIST",
-                       help="comma-separated hidden sizes (default 1,2,3,4,5,20,50)")  # fmt: skip
+    sweep.add_argument(
+        "--hidden-sizes",
+        type=_sizes,
+        default=list(COURSE_HIDDEN_SIZES),
+        metavar="LIST",
+        help="comma-separated hidden sizes (default 1,2,3,4,5,20,50)",
+    )
     _add_training_options(sweep, hidden=False, iterations=5000)
     _add_dataset_option(sweep)
     sweep.add_argument("--implementation", choices=tuple(IMPLEMENTATIONS), default="fast", help="default fast")
     sweep.add_argument("--plot", metavar="PATH", help="save the grid of decision boundaries (PNG)")
     sweep.set_defaults(run=_sweep)
 
-    train = sub.add_parser("train", help="fit a network on a CSV or .npy file and save it (.npz)",
-                           description="Fit a network on a CSV file (header row; numeric features; labels numbers "
-                           "or strings) or a .npy file (2-D array, label column by index). Features are "
-                           "standardised; two classes give one sigmoid output, more a softmax.")  # fmt: skip
+    train = sub.add_parser(
+        "train",
+        help="fit a network on a CSV or .npy file and save it (.npz)",
+        description="Fit a network on a CSV file (header row; numeric features; labels numbers "
+        "or strings) or a .npy file (2-D array, label column by index). Features are "
+        "standardised; two classes give one sigmoid output, more a softmax.",
+    )
     train.add_argument("data", metavar="DATA", help="CSV file with a header row, or .npy file")
-    train.add_argument("--label", required=True, metavar="COLUMN",
-                       help="the label column: a name, or an index (the only way for .npy)")  # fmt: skip
+    train.add_argument(
+        "--label", required=True, metavar="COLUMN", help="the label column: a name, or an index (the only way for .npy)"
+    )
     train.add_argument("--out", required=True, metavar="MODEL.npz", help="where to write the model")
     _add_training_options(train)
     train.add_argument("--quiet", action="store_true", help="no progress line")
     train.set_defaults(run=_train)
 
-    predict = sub.add_parser("predict", help="predict the class of every example of a file with a saved model",
-                             description="Write one predicted class name per line, under a header naming the label "
-                             "column. The data file needs the model's feature columns; its label column, if "
-                             "present, is used to report the accuracy.")  # fmt: skip
+    predict = sub.add_parser(
+        "predict",
+        help="predict the class of every example of a file with a saved model",
+        description="Write one predicted class name per line, under a header naming the label "
+        "column. The data file needs the model's feature columns; its label column, if "
+        "present, is used to report the accuracy.",
+    )
     predict.add_argument("model", metavar="MODEL.npz", help="a model written by train")
     predict.add_argument("data", metavar="DATA", help="CSV file with a header row, or .npy file")
-    predict.add_argument("--out", metavar="PRED.csv", default=None, help="where to write the predictions (default: stdout)")
-    predict.add_argument("--label", metavar="COLUMN", default=None,
-                         help="the data's label column, to report the accuracy (default: the model's, if it names one)")  # fmt: skip
+    predict.add_argument(
+        "--out", metavar="PRED.csv", default=None, help="where to write the predictions (default: stdout)"
+    )
+    predict.add_argument(
+        "--label",
+        metavar="COLUMN",
+        default=None,
+        help="the data's label column, to report the accuracy (default: the model's, if it names one)",
+    )
     predict.set_defaults(run=_predict)
 
     bench = sub.add_parser("bench", add_help=False, help="the benchmark report (see: bench --help)")

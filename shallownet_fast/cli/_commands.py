@@ -105,13 +105,22 @@ def _demo(args):
         print(f"[{name}]")
         start = time.perf_counter()
         params = module.nn_model(
-            X, Y, args.hidden, args.iterations, learning_rate=args.learning_rate,
-            activation=args.activation, seed=args.seed, print_cost=True,
-        )  # fmt: skip
+            X,
+            Y,
+            args.hidden,
+            args.iterations,
+            learning_rate=args.learning_rate,
+            activation=args.activation,
+            seed=args.seed,
+            print_cost=True,
+        )
         times[name] = time.perf_counter() - start
         trained[name] = params
         accuracy = _accuracy(module, params, X, Y, args.activation)
-        print(f"accuracy {accuracy:.2%}, {times[name]:.3f} s ({times[name] / max(args.iterations, 1) * 1e6:.1f} us per iteration)\n")
+        print(
+            f"accuracy {accuracy:.2%}, {times[name]:.3f} s"
+            f" ({times[name] / max(args.iterations, 1) * 1e6:.1f} us per iteration)\n"
+        )
     print(f"fast is {times['reference'] / times['fast']:.1f}x faster than reference")
     if args.plot or args.cost_plot:
         from .. import plots
@@ -123,9 +132,15 @@ def _demo(args):
         if args.cost_plot:
             # The same training again (same seed, same parameters), recording every iteration's cost.
             _, costs = fast.nn_model(
-                X, Y, args.hidden, args.iterations, learning_rate=args.learning_rate,
-                activation=args.activation, seed=args.seed, return_costs=True,
-            )  # fmt: skip
+                X,
+                Y,
+                args.hidden,
+                args.iterations,
+                learning_rate=args.learning_rate,
+                activation=args.activation,
+                seed=args.seed,
+                return_costs=True,
+            )
             title = f"Cost, hidden layer size {args.hidden}, learning rate {args.learning_rate}"
             plots.cost_curve(costs, args.cost_plot, title=title)
             print(f"wrote the cost curve to {args.cost_plot}")
@@ -143,7 +158,8 @@ def _sweep(args):
     _check_memory(X.shape[0], n_h, Y.shape[0], X.shape[1], f"--hidden-sizes {n_h}")
     print(
         f"{_dataset_title(args.dataset)}: X {X.shape}, Y {Y.shape}; {args.iterations} iterations, learning rate "
-        f"{args.learning_rate}, {args.activation} hidden layer, seed {args.seed}, {args.implementation} implementation\n"
+        f"{args.learning_rate}, {args.activation} hidden layer, seed {args.seed},"
+        f" {args.implementation} implementation\n"
     )
     print("| hidden units | accuracy | time |")
     print("|---:|---:|---:|", flush=True)
@@ -227,14 +243,22 @@ def _train(args):
         for first in range(0, args.iterations, TRAIN_CHUNK):
             count = min(TRAIN_CHUNK, args.iterations - first)
             params = fast.nn_model(
-                X, Y, args.hidden, count, learning_rate=args.learning_rate, activation=args.activation, parameters=params
+                X,
+                Y,
+                args.hidden,
+                count,
+                learning_rate=args.learning_rate,
+                activation=args.activation,
+                parameters=params,
             )
             A2, _ = fast.forward_propagation(X, params, activation=args.activation)
             cost = float(fast.compute_cost(A2, Y))
             progress.update(
                 count,
                 postfix={"cost": f"{cost:.6f}"},
-                line=lambda done, total, c=cost: f"training: {done}/{total} iterations ({done / total:.0%}), cost {c:.6f}",
+                line=lambda done, total, c=cost: (
+                    f"training: {done}/{total} iterations ({done / total:.0%}), cost {c:.6f}"
+                ),
             )
     finally:
         progress.close()
@@ -245,14 +269,31 @@ def _train(args):
     seed = args.seed if 0 <= args.seed < 2**32 else None
     metadata = {
         "params": {
-            "hidden_layer_sizes": [args.hidden], "activation": args.activation, "solver": "gd",
-            "learning_rate_init": args.learning_rate, "max_iter": max(args.iterations, 1), "random_state": seed,
+            "hidden_layer_sizes": [args.hidden],
+            "activation": args.activation,
+            "solver": "gd",
+            "learning_rate_init": args.learning_rate,
+            "max_iter": max(args.iterations, 1),
+            "random_state": seed,
         },
-        "n_features_in": n_x, "n_iter": args.iterations, "t": args.iterations * m, "loss": cost, "loss_curve": [],
-        "best_loss": cost, "no_improvement_count": 0, "stop_reason": "max_iter", "state_family": "momentum",
-        "state_t": 0, "label": data.label,
-    }  # fmt: skip
-    model = {**fold_standardisation(params, mean, std), "classes": classes, "metadata": metadata, "columns": data.features}
+        "n_features_in": n_x,
+        "n_iter": args.iterations,
+        "t": args.iterations * m,
+        "loss": cost,
+        "loss_curve": [],
+        "best_loss": cost,
+        "no_improvement_count": 0,
+        "stop_reason": "max_iter",
+        "state_family": "momentum",
+        "state_t": 0,
+        "label": data.label,
+    }
+    model = {
+        **fold_standardisation(params, mean, std),
+        "classes": classes,
+        "metadata": metadata,
+        "columns": data.features,
+    }
     _modelfile.write(args.out, model)
     print(f"cost {cost:.6f}, training accuracy {np.mean(predicted == y):.2%}, {elapsed:.2f} s")
     print(f"wrote the model to {args.out}")
@@ -324,7 +365,9 @@ def _bench(args, extra, parser_class):
     try:
         from .. import bench
     except ImportError as exc:
-        raise ImportError(f"the bench subcommand needs shallownet_fast.bench, which could not be imported ({exc})") from None
+        raise ImportError(
+            f"the bench subcommand needs shallownet_fast.bench, which could not be imported ({exc})"
+        ) from None
     parser = parser_class(prog=f"{PROG} bench", description="The benchmark report of shallownet_fast.bench.")
     bench.add_arguments(parser)
     return bench.main(parser.parse_args(extra))

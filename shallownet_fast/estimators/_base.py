@@ -59,7 +59,6 @@ except ImportError:  # pragma: no cover - scikit-learn < 1.6
         return estimator._validate_data(*args, **kwargs)
 
 
-
 BACKENDS = ("fast", "reference")
 
 # Predictions run over row blocks of about this many array elements, so that
@@ -113,7 +112,6 @@ class _EpochData:
         np.take(self.Y, order, axis=1, out=self.Yp)
         np.take(self.sw, order, out=self.swp)
         return self.XT, self.Yp, self.swp, None
-
 
 
 # The defaults of the MLP names that a deprecated name may stand in for.
@@ -413,12 +411,7 @@ class BaseShallowNet(BaseEstimator):
 
     def _fit_lbfgs(self, X, y_codes, sample_weight, dtype, params, state):
         """Full-batch L-BFGS-B (shallownet_fast._lbfgs), as MLP's lbfgs solver: max_iter, max_fun, tol."""
-        try:
-            from .. import _lbfgs
-        except ImportError as exc:
-            raise ImportError(
-                f"solver='lbfgs' needs shallownet_fast._lbfgs, which could not be imported: {exc}"
-            ) from exc
+        from .. import _lbfgs
 
         if sample_weight is not None and not np.all(sample_weight > 0):
             keep = sample_weight > 0
@@ -430,10 +423,19 @@ class BaseShallowNet(BaseEstimator):
         callback = None if self.callback is None else (lambda *args: self.callback(self))
         with self._training_threads(XT.shape[0], XT.shape[1]):
             n_iter, loss, loss_curve = _lbfgs.minimize(
-                self.backend, XT, Y, sw, params, activation=self.activation, output=self.out_activation_,
-                alpha=float(self.alpha), max_iter=int(self.max_iter), max_fun=int(self.max_fun),
-                tol=float(self.tol), callback=callback,
-            )  # fmt: skip
+                self.backend,
+                XT,
+                Y,
+                sw,
+                params,
+                activation=self.activation,
+                output=self.out_activation_,
+                alpha=float(self.alpha),
+                max_iter=int(self.max_iter),
+                max_fun=int(self.max_fun),
+                tol=float(self.tol),
+                callback=callback,
+            )
         self.n_iter_ = int(n_iter)
         self.t_ += XT.shape[1]
         self.loss_ = float(loss)
@@ -555,10 +557,16 @@ class BaseShallowNet(BaseEstimator):
         )
         lines = bool(self.verbose) and not progress.enabled
         hyper = dict(
-            activation=self.activation, solver=self.solver, momentum=float(self.momentum),
-            nesterov=self._nesterov(), beta_1=float(self.beta_1), beta_2=float(self.beta_2),
-            epsilon=float(self.epsilon), alpha=float(self.alpha), out=self._output_mode(),
-        )  # fmt: skip
+            activation=self.activation,
+            solver=self.solver,
+            momentum=float(self.momentum),
+            nesterov=self._nesterov(),
+            beta_1=float(self.beta_1),
+            beta_2=float(self.beta_2),
+            epsilon=float(self.epsilon),
+            alpha=float(self.alpha),
+            out=self._output_mode(),
+        )
         scheduled = self.solver in ("sgd", "gd")
         schedule = self._schedule()
         sample_idx = np.arange(m, dtype=np.intp)
@@ -741,6 +749,7 @@ class BaseShallowNet(BaseEstimator):
     def _current_parameters(self, copy=False):
         """W1, b1, W2, b2 (network layout, C-contiguous) from coefs_ and intercepts_."""
         dtype = np.result_type(self.coefs_[0].dtype, np.float32)
+
         def make(a):
             return np.array(a, dtype=dtype, order="C") if copy else np.ascontiguousarray(a, dtype=dtype)
 
