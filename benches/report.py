@@ -51,6 +51,7 @@ import numpy as np
 if __name__ == "__main__":  # run as a script from the repository: measure this checkout
     sys.path.insert(1, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from shallownet_fast import bench as _bench  # noqa: E402
 from shallownet_fast import datasets, fast, reference  # noqa: E402
 
 __all__ = [
@@ -668,15 +669,7 @@ def _blas_threads():
     return "/".join(str(n) for n in nums) if nums else "?"
 
 
-def cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+cpu_model = _bench.cpu_model
 
 
 def _version(module):

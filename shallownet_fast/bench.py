@@ -142,7 +142,8 @@ def _fmt_time(s):
     return f"{s / 1e-9:.3g} ns"
 
 
-def _cpu():
+def cpu_model():
+    """The CPU's model name (Linux's /proc/cpuinfo), or what the platform module says."""
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
@@ -180,7 +181,7 @@ def run(workloads=DEFAULT, repeats=5, quick=False, stream=None):
     lines = [
         "# shallownet_fast: fast against the reference",
         "",
-        f"- CPU: {_cpu()}, {usable_cores()} usable cores; Python {platform.python_version()}",
+        f"- CPU: {cpu_model()}, {usable_cores()} usable cores; Python {platform.python_version()}",
         f"- NumPy {np.__version__} ({_blas()}); kernels: {variant}, OpenMP: {bool(kernels.openmp_enabled())}",
         f"- threads: n_threads=None (the library's choice); {env}",
         f"- medians of {repeats} interleaved repeats; speed-up: median of the per-repeat ratios reference / fast",
