@@ -75,7 +75,8 @@ def _cython_blas():
             path = os.path.join(folder, "linalg", "cython_blas" + suffix)
             if os.path.isfile(path):
                 loader = importlib.machinery.ExtensionFileLoader(name, path)
-                module = importlib.util.module_from_spec(importlib.util.spec_from_file_location(name, path, loader=loader))
+                found = importlib.util.spec_from_file_location(name, path, loader=loader)
+                module = importlib.util.module_from_spec(found)
                 loader.exec_module(module)
                 return module
     from scipy.linalg import cython_blas
