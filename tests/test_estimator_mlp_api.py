@@ -224,7 +224,9 @@ def test_readme_estimator_examples_run_as_pasted(tmp_path):
     section = text[text.index("## The scikit-learn estimators") : text.index("### Parameters and what they do")]
     blocks = re.findall(r"```python\n(.*?)```", section, flags=re.S)
     assert len(blocks) == 3
-    root = str(Path(__file__).resolve().parents[1])
+    import shallownet_fast
+
+    root = str(Path(shallownet_fast.__file__).resolve().parents[1])  # where the imported package lives
     env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
     for code in blocks:
         proc = subprocess.run(

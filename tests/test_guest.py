@@ -29,12 +29,13 @@ import warnings
 import numpy as np
 import pytest
 
+import shallownet_fast
 from shallownet_fast import _threads, fast
 from shallownet_fast._dispatch import kernels
 
 threadpoolctl = pytest.importorskip("threadpoolctl")
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(shallownet_fast.__file__)))  # where the imported package lives
 CHILD_TIMEOUT = 180
 
 
