@@ -91,6 +91,21 @@ def minimize(
         raise ValueError(f"backend must be 'fast' or 'reference', got {backend!r}")
     if output not in OUTPUTS:
         raise ValueError(f"output must be one of {OUTPUTS}, got {output!r}")
+    if backend == "fast":
+        loss_grad = _fast_loss_grad(X, Y, sample_weight, params, activation, output, alpha)
+    else:
+        loss_grad = _reference_loss_grad(X, Y, sample_weight, params, activation, output, alpha)
+    return minimize_function(loss_grad, params, max_iter=max_iter, max_fun=max_fun, tol=tol, callback=callback)
+
+
+def minimize_function(loss_grad, params, *, max_iter, max_fun, tol, callback=None):
+    """:func:`minimize` over any loss: L-BFGS-B with MLP's options, `params` updated in place.
+
+    `loss_grad` is a function of no argument returning the loss and the
+    gradients (dW1, db1, dW2, db2) at the current `params` (which this
+    function sets before each call): the local data's (:func:`minimize`) or a
+    cluster's (shallownet_fast.dask).  Returns and warns as :func:`minimize`.
+    """
     W1, b1, W2, b2 = (params[k] for k in PARAM_KEYS)
     (n_h, n_x), n_y = W1.shape, W2.shape[0]
     shapes = ((n_x, n_h), (n_h, n_y))
@@ -106,11 +121,6 @@ def minimize(
 
     def pack(w1, c1, w2, c2):
         return np.concatenate([w1.T.ravel(), w2.T.ravel(), c1.ravel(), c2.ravel()]).astype(np.float64, copy=False)
-
-    if backend == "fast":
-        loss_grad = _fast_loss_grad(X, Y, sample_weight, params, activation, output, alpha)
-    else:
-        loss_grad = _reference_loss_grad(X, Y, sample_weight, params, activation, output, alpha)
 
     def fun(theta):
         unpack(theta)
