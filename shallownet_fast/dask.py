@@ -55,33 +55,37 @@ try:  # dask DataFrames need pandas and pyarrow (dask[dataframe]); arrays do not
 except ImportError:  # pragma: no cover
     _FRAMES = _SERIES = ()
 
+from sklearn.base import is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from sklearn.utils.validation import check_is_fitted
 
-from . import _minibatch, _numerics
+from . import _lbfgs, _minibatch, _numerics, _threads
 from ._labels import one_hot
 from ._validation import PARAM_KEYS
-from .estimators._base import _STOP_MESSAGES
+from .estimators._base import _STOP_MESSAGES, BaseShallowNet
 
 __all__ = ["fit", "predict", "predict_proba", "decision_function", "distribute", "loss_and_gradient"]
 
-DISTRIBUTED_SOLVERS = ("gd", "sgd", "adam")
+DISTRIBUTED_SOLVERS = ("gd", "lbfgs", "sgd", "adam")
 
 
 # ---------------------------------------------------------------- what runs on the workers
 
 
-def _partition_sums(part, params, activation, alpha_share, rows=None):
+def _partition_sums(part, params, activation, output, backend, alpha_share, rows=None):
     """Loss and gradient sums of one partition's rows for `params` (runs on a worker).
 
-    THE one place that computes a partition's contribution: switch it to a
-    compiled full-batch loss/gradient entry when one exists (today the NumPy
-    formulas of :func:`shallownet_fast._numerics.batch_loss_and_grads`, whose
-    products run in BLAS without the GIL).
+    THE one place that computes a partition's contribution.  backend "fast":
+    the compiled full-batch entry ``loss_gradient`` (the one L-BFGS-B uses,
+    through :func:`shallownet_fast._lbfgs._fast_loss_grad`), which runs with
+    the GIL released and its BLAS products on the calling thread (one thread
+    per worker thread); "reference": the NumPy formulas of
+    :func:`shallownet_fast._numerics.batch_loss_and_grads`.  `output` is the
+    output layer and its loss ("logistic", "softmax" or "identity").
 
-    ``batch_loss_and_grads`` gives ``(sums + a W) / s_p`` with ``s_p`` the
+    Both give ``(sums + a W) / s_p`` with ``s_p`` the
     partition's total weight; called with ``a = alpha * s_p / s`` (the
     partition's share of the L2 penalty, ``s`` the total weight of the data)
     and multiplied by ``s_p``, it gives ``sums_p + alpha W s_p / s``, whose sum
@@ -101,9 +105,15 @@ def _partition_sums(part, params, activation, alpha_share, rows=None):
     if XT.shape[1] == 0:
         return None
     s_p = float(sw.sum(dtype=np.float64))
-    loss, grads = _numerics.batch_loss_and_grads(params, XT, Y, sw, activation, alpha_share * s_p)
+    if backend == "fast":
+        loss_grad = _lbfgs._fast_loss_grad(XT, Y, sw, params, activation, output, alpha_share * s_p)
+        with _threads.blas_on_this_thread():
+            loss, grads = loss_grad()
+        grads = dict(zip(PARAM_KEYS, grads))
+    else:
+        loss, grads = _numerics.batch_loss_and_grads(params, XT, Y, sw, activation, alpha_share * s_p, output)
     dt = XT.dtype.type
-    out = {k: grads[k] * dt(s_p) for k in PARAM_KEYS}
+    out = {k: grads[k].reshape(params[k].shape) * dt(s_p) for k in PARAM_KEYS}
     out["loss"] = loss * s_p
     return out
 
@@ -141,42 +151,69 @@ def _column(yb):
     return y
 
 
-def _prepare_partition(i, xb, yb, wb, n_features, dtype, classes):
+def _regression_targets(i, yb, n_outputs, n_rows):
+    """Partition `i` of a regressor's targets as a float64 array (n_rows, n_outputs); ValueError naming it."""
+    y = yb.to_numpy() if hasattr(yb, "to_numpy") else np.asarray(yb)
+    y = y.reshape(-1, 1) if y.ndim == 1 else y
+    if y.ndim != 2 or y.shape != (n_rows, n_outputs):
+        raise ValueError(f"partition {i}: y has shape {y.shape}, expected ({n_rows}, {n_outputs}) targets")
+    try:
+        y = np.asarray(y, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"partition {i} of y is not numeric: {exc}") from None
+    if not np.isfinite(y).all():
+        raise ValueError(f"partition {i} of y contains NaN or infinity")
+    return y
+
+
+def _prepare_partition(i, xb, yb, wb, n_features, dtype, classes, n_outputs=None):
     """Partition `i` checked and laid out for training: (XT, Y, sw, codes) of its positively weighted rows.
 
-    Raises ValueError naming the partition for a wrong width, a length
-    mismatch, a non-finite value, a label outside `classes`, a bad weight.
+    `classes` (sorted labels) for a classifier: Y one-hot, codes the rows'
+    class codes; None for a regressor: Y the `n_outputs` targets (n_outputs,
+    rows), codes empty.  Raises ValueError naming the partition for a wrong
+    width, a length mismatch, a non-finite value, a label outside `classes`,
+    a bad weight.
     """
     X = xb.to_numpy() if hasattr(xb, "to_numpy") else np.asarray(xb)
-    y = _column(yb)
     if X.ndim != 2 or X.shape[1] != n_features:
         raise ValueError(f"partition {i} of X has shape {X.shape}: expected {n_features} columns")
-    if y.ndim != 1 or y.shape[0] != X.shape[0]:
-        raise ValueError(f"partition {i}: y has shape {y.shape}, X has {X.shape[0]} rows")
+    if classes is None:
+        y = _regression_targets(i, yb, n_outputs, X.shape[0])
+    else:
+        y = _column(yb)
+        if y.ndim != 1 or y.shape[0] != X.shape[0]:
+            raise ValueError(f"partition {i}: y has shape {y.shape}, X has {X.shape[0]} rows")
     try:
         X = np.asarray(X, dtype=dtype)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"partition {i} of X is not numeric: {exc}") from None
     if not np.isfinite(X).all():
         raise ValueError(f"partition {i} of X contains NaN or infinity")
-    codes = np.searchsorted(classes, y) if y.size else np.zeros(0, np.intp)
-    codes = np.minimum(codes, len(classes) - 1)
-    unknown = classes[codes] != y
-    if np.any(unknown):
-        raise ValueError(
-            f"partition {i} of y has labels not in classes_ {classes.tolist()!r}: {np.unique(y[unknown]).tolist()!r}"
-        )
+    if classes is None:
+        codes = y  # the targets, filtered with the rows below
+    else:
+        codes = np.searchsorted(classes, y) if y.size else np.zeros(0, np.intp)
+        codes = np.minimum(codes, len(classes) - 1)
+        unknown = classes[codes] != y
+        if np.any(unknown):
+            raise ValueError(
+                f"partition {i} of y has labels not in classes_ {classes.tolist()!r}: "
+                f"{np.unique(y[unknown]).tolist()!r}"
+            )
     if wb is None:
         sw = np.ones(X.shape[0], dtype)
     else:
         sw = np.asarray(_column(wb), dtype=dtype)
-        if sw.shape != y.shape:
+        if sw.shape != (X.shape[0],):
             raise ValueError(f"partition {i}: sample_weight has shape {sw.shape}, X has {X.shape[0]} rows")
         if not np.isfinite(sw).all() or np.any(sw < 0):
             raise ValueError(f"partition {i} of sample_weight has a negative or non-finite weight")
         keep = sw > 0
         X, codes, sw = X[keep], codes[keep], sw[keep]
     XT = np.ascontiguousarray(X.T)
+    if classes is None:  # the regressor's targets, as its _targets lays them out
+        return XT, np.ascontiguousarray(codes.T, dtype=dtype), np.ascontiguousarray(sw), np.zeros(0, np.intp)
     return XT, one_hot(codes.astype(np.intp), len(classes), dtype), np.ascontiguousarray(sw), codes
 
 
@@ -215,6 +252,8 @@ def _partitions(X, y, sample_weight):
         if isinstance(v, da.Array):
             if isinstance(X, da.Array) and v.chunks[0] != X.chunks[0]:
                 v = v.rechunk({0: X.chunks[0]})
+            if v.ndim == 2:
+                v = v.rechunk({1: -1})
             parts = list(v.to_delayed().ravel()) if v.ndim == 1 else list(v.to_delayed()[:, 0])
         elif isinstance(v, _SERIES):
             parts = list(v.to_delayed())
@@ -249,16 +288,20 @@ def fit(estimator, X, y, sample_weight=None, *, classes=None, client=None):
 
     Parameters
     ----------
-    estimator : ShallowNetClassifier
-        Any solver ("gd", "sgd", "adam"), ``early_stopping=False``.  ``warm_start=True``
-        continues from the fitted parameters and optimizer state.
+    estimator : ShallowNetClassifier or ShallowNetRegressor
+        Any solver ("gd", "lbfgs", "sgd", "adam"), any learning_rate schedule,
+        ``early_stopping=False`` (and a classifier's ``class_weight=None``).
+        ``warm_start=True`` continues from the fitted parameters and optimizer state.
     X : dask Array of shape (n_samples, n_features) or dask DataFrame
         Chunked by rows only (column chunks are merged).
-    y : dask Array or Series of labels (numbers or strings), partitioned like X
+    y : dask Array, Series or DataFrame partitioned like X
+        A classifier's labels (numbers or strings, one column); a regressor's
+        targets, one column or (dask Array of shape (n_samples, n_outputs),
+        DataFrame) several.
     sample_weight : dask Array or Series partitioned like X, or None
     classes : array-like or None
-        All the labels; None finds them in one pass over y.  With warm_start
-        the fitted ``classes_`` apply.
+        A classifier's labels; None finds them in one pass over y.  With
+        warm_start the fitted ``classes_`` apply.  Not for a regressor.
     client : dask.distributed.Client or None
         None: the current client.
 
@@ -277,9 +320,20 @@ def fit(estimator, X, y, sample_weight=None, *, classes=None, client=None):
         raise
 
 
+def _n_outputs_of(y):
+    """A regressor's number of outputs from the dask collection y (one column: 1)."""
+    if isinstance(y, da.Array):
+        return 1 if y.ndim == 1 else int(y.shape[1])
+    if _FRAMES and isinstance(y, _FRAMES):
+        return len(y.columns)
+    return 1
+
+
 def _fit(est, X, y, sample_weight, classes, client):
-    if not hasattr(est, "_output_units") or not hasattr(est, "predict_proba"):
-        raise TypeError(f"shallownet_fast.dask.fit trains a ShallowNetClassifier, got {type(est).__name__}")
+    if not isinstance(est, BaseShallowNet):
+        raise TypeError(
+            f"shallownet_fast.dask.fit trains a ShallowNetClassifier or ShallowNetRegressor, got {type(est).__name__}"
+        )
     est._validate_hyperparameters()
     if est.solver not in DISTRIBUTED_SOLVERS:
         raise ValueError(
@@ -287,10 +341,13 @@ def _fit(est, X, y, sample_weight, classes, client):
         )
     if est.early_stopping:
         raise ValueError("shallownet_fast.dask.fit does not support early_stopping=True")
-    if est.solver != "adam" and est._schedule() != "constant":
+    if getattr(est, "class_weight", None) is not None:
         raise ValueError(
-            f"shallownet_fast.dask.fit supports learning_rate='constant' only, got learning_rate={est.learning_rate!r}"
+            "shallownet_fast.dask.fit does not support class_weight: pass the weights as sample_weight "
+            "(a dask Array or Series partitioned like X)"
         )
+    if not is_classifier(est):
+        return _fit_regressor(est, X, y, sample_weight, classes, client)
     xs, ys, ws, n_features = _partitions(X, y, sample_weight)
     first = not hasattr(est, "coefs_") or not est.warm_start
     if not first and n_features != est.n_features_in_:
@@ -322,10 +379,32 @@ def _fit(est, X, y, sample_weight, classes, client):
             f"but only one class remains: {all_classes[data.seen[0]]!r}"
         )
 
-    # The estimator's own initialisation (same random draws as fit) or warm start.
-    rng = check_random_state(est.random_state)
     if first:
         est.classes_ = all_classes
+    return _train(est, client, data, X, n_features, dtype, first)
+
+
+def _fit_regressor(est, X, y, sample_weight, classes, client):
+    if classes is not None:
+        raise ValueError(f"classes is for a classifier: {type(est).__name__} takes numeric targets")
+    xs, ys, ws, n_features = _partitions(X, y, sample_weight)
+    first = not hasattr(est, "coefs_") or not est.warm_start
+    if not first and n_features != est.n_features_in_:
+        raise ValueError(f"X has {n_features} features, but {type(est).__name__} was fitted with {est.n_features_in_}")
+    n_outputs = _n_outputs_of(y)
+    if not first and n_outputs != est.n_outputs_:
+        raise ValueError(f"y has {n_outputs} output(s), the network was fitted on {est.n_outputs_}")
+    dtype = _dtype(X) if first else est.coefs_[0].dtype
+    data = distribute(X, y, sample_weight, classes=None, dtype=dtype, client=client, n_outputs=n_outputs)
+    if first:
+        est._n_targets = n_outputs
+    return _train(est, client, data, X, n_features, dtype, first)
+
+
+def _train(est, client, data, X, n_features, dtype, first):
+    """The estimator's own initialisation (same random draws as fit) or warm start, then the solver."""
+    rng = check_random_state(est.random_state)
+    if first:
         est.n_features_in_ = n_features
         names = _feature_names(X)
         if names is not None:
@@ -336,8 +415,12 @@ def _fit(est, X, y, sample_weight, classes, client):
     else:
         params, state = est._resume()
     est._no_improvement_count = 0
+    est._learning_rate = est._learning_rate_init()  # a new schedule, as fit starts one
     est._publish(params, state)
-    _run(est, client, data, params, state, rng)
+    if est.solver == "lbfgs":
+        _run_lbfgs(est, client, data, params, state)
+    else:
+        _run(est, client, data, params, state, rng)
     return est
 
 
@@ -347,24 +430,32 @@ class DistributedData(NamedTuple):
     parts: list  # futures of the non-empty partitions, in order
     m: int  # samples of positive weight
     total_weight: float
-    seen: np.ndarray  # codes of the classes that have samples of positive weight
+    seen: np.ndarray  # codes of the classes that have samples of positive weight (a regressor's: none)
     sizes: list  # rows of each of `parts`
+    output: str  # the output layer and its loss: "logistic", "softmax" or "identity"
 
 
-def distribute(X, y, sample_weight=None, *, classes, dtype, client=None):
+def distribute(X, y, sample_weight=None, *, classes, dtype, client=None, n_outputs=None):
     """Check each partition of (X, y, sample_weight) and lay it out on its worker, once.
 
     The partitions become futures of (XT, Y, sw, codes) for the positively
     weighted rows, with their lineage (a lost worker's partitions are
-    recomputed).  `classes` are all the labels (sorted); `dtype` the network's.
-    Raises ValueError naming a bad partition, or when every weight is zero.
+    recomputed).  `classes` are all the labels (sorted) of a classifier, or
+    None for a regressor's numeric targets (`n_outputs` columns, 1 by
+    default); `dtype` is the network's.  Raises ValueError naming a bad
+    partition, or when every weight is zero.
     """
     client = default_client() if client is None else client
     xs, ys, ws, n_features = _partitions(X, y, sample_weight)
-    classes = np.asarray(classes)
+    if classes is None:
+        n_outputs = 1 if n_outputs is None else int(n_outputs)
+        output = "identity"
+    else:
+        classes = np.asarray(classes)
+        output = "logistic" if len(classes) <= 2 else "softmax"
     parts = client.compute(
         [
-            dask.delayed(_prepare_partition)(i, xb, yb, wb, n_features, np.dtype(dtype), classes)
+            dask.delayed(_prepare_partition)(i, xb, yb, wb, n_features, np.dtype(dtype), classes, n_outputs)
             for i, (xb, yb, wb) in enumerate(zip(xs, ys, ws))
         ]
     )
@@ -375,10 +466,10 @@ def distribute(X, y, sample_weight=None, *, classes, dtype, client=None):
         raise ValueError("sample_weight must contain at least one positive weight: all the weights are zero")
     seen = np.unique(np.concatenate([s[2] for s in summaries]))
     live = [p for p, s in zip(parts, summaries) if s[0] > 0]
-    return DistributedData(live, m, total_weight, seen, [s[0] for s in summaries if s[0] > 0])
+    return DistributedData(live, m, total_weight, seen, [s[0] for s in summaries if s[0] > 0], output)
 
 
-def _step_sums(client, parts, params, activation, alpha_share, rows=None):
+def _step_sums(client, parts, params, how, alpha_share, rows=None):
     """Send `params`, sum the partitions' contributions in a fixed binary tree; the root as a future.
 
     The parameters go out as a task that returns them (not scattered data):
@@ -387,10 +478,10 @@ def _step_sums(client, parts, params, activation, alpha_share, rows=None):
     """
     pf = client.submit(_identity, params, pure=False)
     if rows is None:
-        level = [client.submit(_partition_sums, p, pf, activation, alpha_share, pure=False) for p in parts]
+        level = [client.submit(_partition_sums, p, pf, *how, alpha_share, pure=False) for p in parts]
     else:  # only the partitions with rows in this batch
         level = [
-            client.submit(_partition_sums, p, pf, activation, alpha_share, r, pure=False)
+            client.submit(_partition_sums, p, pf, *how, alpha_share, r, pure=False)
             for p, r in zip(parts, rows)
             if r is not None and len(r)
         ]
@@ -402,15 +493,20 @@ def _step_sums(client, parts, params, activation, alpha_share, rows=None):
     return level[0]
 
 
-def loss_and_gradient(data, params, activation, alpha, client=None):
+def loss_and_gradient(data, params, activation, alpha, client=None, *, backend="fast"):
     """The loss and the gradients (W1, b1, W2, b2) of all of `data` for `params`, summed on the cluster.
 
     The single-machine ``_numerics.batch_loss_and_grads`` of the concatenated
-    data, to rounding: what a full-batch solver (gd's step, or the function
-    L-BFGS-B minimises) needs at each iteration.
+    data (with its output layer, ``data.output``), to rounding: what a
+    full-batch solver (gd's step, or the function L-BFGS-B minimises) needs at
+    each iteration.  `backend` "fast" computes each partition's sums with the
+    compiled kernels, "reference" with NumPy.
     """
+    if backend not in ("fast", "reference"):
+        raise ValueError(f"backend must be 'fast' or 'reference', got {backend!r}")
     client = default_client() if client is None else client
-    sums = client.gather(_step_sums(client, data.parts, params, activation, float(alpha) / data.total_weight))
+    how = (activation, data.output, backend)
+    sums = client.gather(_step_sums(client, data.parts, params, how, float(alpha) / data.total_weight))
     dt = params["W1"].dtype.type
     return sums["loss"] / data.total_weight, {k: sums[k] / dt(data.total_weight) for k in PARAM_KEYS}
 
@@ -440,28 +536,32 @@ def _batches(est, data, rng):
 def _batch_loss_and_gradient(client, data, params, est, idx, weights):
     """Loss and gradients of one batch (global row indices `idx`; None: all the rows), summed on the cluster."""
     if idx is None:
-        return loss_and_gradient(data, params, est.activation, est.alpha, client)
+        return loss_and_gradient(data, params, est.activation, est.alpha, client, backend=est.backend)
     starts = np.concatenate([[0], np.cumsum(data.sizes)[:-1]])
     owner = np.searchsorted(starts, idx, side="right") - 1
     rows = [idx[owner == p] - starts[p] for p in range(len(data.parts))]
     s_b = float(weights[idx].sum(dtype=np.float64))
-    sums = client.gather(_step_sums(client, data.parts, params, est.activation, float(est.alpha) / s_b, rows))
+    how = (est.activation, data.output, est.backend)
+    sums = client.gather(_step_sums(client, data.parts, params, how, float(est.alpha) / s_b, rows))
     dt = params["W1"].dtype.type
     return sums["loss"] / s_b, {k: sums[k] / dt(s_b) for k in PARAM_KEYS}
 
 
 def _run(est, client, data, params, state, rng):
     """The epoch loop of fit: for gd one step per epoch; for sgd and adam one per batch, the batches
-    drawn as the single-machine engine draws them.  The estimator's stopping rule, callback, max_time."""
+    drawn as the single-machine engine draws them.  The estimator's step-size schedule (invscaling,
+    adaptive: sgd and gd), stopping rule, callback, max_time, as its _fit_epochs applies them."""
     est.n_iter_ = 0
     start = time.perf_counter()
     stop_reason = "max_iter"
-    lr = est._learning_rate_init()
+    scheduled = est.solver in ("sgd", "gd")
+    schedule = est._schedule()
     weights = None
     if est.solver != "gd":  # the batches' total weights need the weights (one float a sample)
         weights = np.concatenate(client.gather(client.map(_weights, data.parts))).astype(np.float64)
     epochs = _batches(est, data, rng)
     for _ in range(est.max_iter):
+        lr = est._learning_rate if scheduled else est._learning_rate_init()
         total = 0.0
         for idx in next(epochs):
             loss_b, grads = _batch_loss_and_gradient(client, data, params, est, idx, weights)
@@ -481,10 +581,15 @@ def _run(est, client, data, params, state, rng):
         est.loss_ = loss
         est.loss_curve_.append(loss)
         est._update_no_improvement_count(loss, None, params)
+        if scheduled and schedule == "invscaling":  # per epoch, t_ samples seen
+            est._learning_rate = est._learning_rate_init() / (est.t_ + 1) ** float(est.power_t)
+        stop = False
+        if est._no_improvement_count > est.n_iter_no_change:
+            stop = est._stop_or_adapt(bool(est.verbose))
         if est.callback is not None and est.callback(est):
             stop_reason = "callback"
             break
-        if est._no_improvement_count > est.n_iter_no_change:
+        if stop:
             stop_reason = "converged"
             break
         if est.max_time is not None and time.perf_counter() - start >= est.max_time:
@@ -500,6 +605,27 @@ def _run(est, client, data, params, state, rng):
             ConvergenceWarning,
             stacklevel=3,
         )
+
+
+def _run_lbfgs(est, client, data, params, state):
+    """solver="lbfgs": the estimator's L-BFGS-B (MLP's max_iter, max_fun, tol) over the cluster's loss and
+    gradient of all the data; the fitted attributes as the estimator's _fit_lbfgs sets them."""
+
+    def loss_grad():
+        loss, grads = loss_and_gradient(data, params, est.activation, est.alpha, client, backend=est.backend)
+        return loss, tuple(grads[k] for k in PARAM_KEYS)
+
+    callback = None if est.callback is None else (lambda *args: est.callback(est))
+    n_iter, loss, loss_curve = _lbfgs.minimize_function(
+        loss_grad, params, max_iter=int(est.max_iter), max_fun=int(est.max_fun), tol=float(est.tol), callback=callback
+    )
+    est.n_iter_ = int(n_iter)
+    est.t_ += data.m
+    est.loss_ = float(loss)
+    est.loss_curve_ = list(loss_curve)
+    est.best_loss_ = min(est.loss_curve_, default=est.loss_)
+    est.validation_scores_ = est.validation_loss_curve_ = est.best_validation_score_ = None
+    est._finish(params, state, "lbfgs")
 
 
 # ---------------------------------------------------------------- predictions
@@ -546,19 +672,34 @@ def _n_outputs(est):
     return est.coefs_[1].shape[1]
 
 
+def _classifier_only(est, method):
+    if not is_classifier(est):
+        raise TypeError(f"{method} needs a fitted ShallowNetClassifier, got {type(est).__name__}")
+
+
 def predict(estimator, X):
-    """Predicted labels of a dask Array or DataFrame X: a dask Array of ``classes_``'s dtype, chunked by X's rows."""
+    """Predictions of a dask Array or DataFrame X, a dask Array chunked by X's rows.
+
+    A classifier's labels (``classes_``'s dtype); a regressor's targets,
+    (n_samples,) for one output and (n_samples, n_outputs) otherwise, float32
+    for float32 X and network.
+    """
     check_is_fitted(estimator)
-    return _map(estimator, X, "predict", estimator.classes_.dtype, None)
+    if is_classifier(estimator):
+        return _map(estimator, X, "predict", estimator.classes_.dtype, None)
+    n = _n_outputs(estimator)
+    return _map(estimator, X, "predict", _out_dtype(estimator, X), None if n == 1 else n)
 
 
 def predict_proba(estimator, X):
     """Class probabilities: a dask Array (n_samples, n_classes), float32 for float32 X and network."""
+    _classifier_only(estimator, "predict_proba")
     check_is_fitted(estimator)
     return _map(estimator, X, "predict_proba", _out_dtype(estimator, X), len(estimator.classes_))
 
 
 def decision_function(estimator, X):
     """Output-layer pre-activations: (n_samples,) for two classes, (n_samples, n_classes) otherwise."""
+    _classifier_only(estimator, "decision_function")
     n = _n_outputs(estimator)
     return _map(estimator, X, "decision_function", _out_dtype(estimator, X), None if n == 1 else n)

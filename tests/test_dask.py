@@ -335,3 +335,260 @@ def test_threaded_workers_in_this_process_give_the_single_machine_fit(solver):
     assert threaded.status == "closed"
     assert_same_fit(dist, local, np.float64)
     assert_close(proba, local.predict_proba(X), np.float64)
+
+
+# ---------------------------------------------------------------- the compiled per-partition sums
+
+
+def _prepared(dtype, n=50, n_x=4, k=3, seed=11):
+    X, codes = blobs(n=n, n_x=n_x, k=k, seed=seed, dtype=dtype)
+    w = np.random.default_rng(seed).uniform(0.5, 2.0, n)
+    return sdask._prepare_partition(0, X, codes, w, n_x, np.dtype(dtype), np.arange(k))
+
+
+def _params(n_x, n_h, n_y, dtype, seed=0):
+    rng = np.random.default_rng(seed)
+    shapes = {"W1": (n_h, n_x), "b1": (n_h, 1), "W2": (n_y, n_h), "b2": (n_y, 1)}
+    return {key: rng.uniform(-0.5, 0.5, s).astype(dtype) for key, s in shapes.items()}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+def test_partition_sums_run_the_compiled_entry_and_equal_the_numpy_formulas(monkeypatch, dtype):
+    """backend="fast" sums a partition with the compiled loss_gradient; "reference" with NumPy; the same sums."""
+    from shallownet_fast import _lbfgs
+
+    part = _prepared(dtype)
+    params = _params(4, 6, 3, dtype)
+    calls = []
+    compiled = _lbfgs._core.loss_gradient
+
+    def spy(*args):
+        calls.append(args[0].dtype)
+        return compiled(*args)
+
+    monkeypatch.setattr(_lbfgs._core, "loss_gradient", spy)
+    fast = sdask._partition_sums(part, params, "tanh", "softmax", "fast", 0.003)
+    assert calls == [np.dtype(dtype)]
+    reference = sdask._partition_sums(part, params, "tanh", "softmax", "reference", 0.003)
+    assert len(calls) == 1
+    assert_close(np.array([fast["loss"]]), np.array([reference["loss"]]), dtype)
+    for key in ["W1", "b1", "W2", "b2"]:
+        assert fast[key].dtype == reference[key].dtype == dtype and fast[key].shape == params[key].shape
+        assert_close(fast[key], reference[key], dtype)
+    rows = np.array([3, 0, 17, 40])  # a mini-batch's rows of the partition
+    fast_rows = sdask._partition_sums(part, params, "tanh", "softmax", "fast", 0.003, rows)
+    reference_rows = sdask._partition_sums(part, params, "tanh", "softmax", "reference", 0.003, rows)
+    assert len(calls) == 2
+    for key in ["loss", "W1", "b1", "W2", "b2"]:
+        assert_close(np.asarray(fast_rows[key]), np.asarray(reference_rows[key]), dtype)
+
+
+def test_reference_backend_fit_equals_the_single_machine_reference_fit(client):
+    X, codes = blobs(n=sum(UNEVEN), seed=6)
+    kw = dict(hidden_layer_sizes=(5,), solver="gd", learning_rate_init=0.1, max_iter=8, random_state=0)
+    local = ShallowNetClassifier(**kw, backend="reference").fit(X, codes)
+    dist = sdask.fit(
+        ShallowNetClassifier(**kw, backend="reference"),
+        da.from_array(X, chunks=(UNEVEN, 5)),
+        da.from_array(codes, chunks=UNEVEN),
+    )
+    assert_same_fit(dist, local, np.float64)
+
+
+# ---------------------------------------------------------------- the regressor
+
+
+def regression(n, n_x=4, n_outputs=2, seed=0, dtype=np.float64):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, n_x))
+    Y = np.tanh(X @ rng.normal(size=(n_x, n_outputs))) + 0.1 * rng.normal(size=(n, n_outputs))
+    return X.astype(dtype), Y if n_outputs > 1 else Y[:, 0]
+
+
+def assert_same_regression(dist, local, dtype):
+    assert dist.n_iter_ == local.n_iter_ and dist.t_ == local.t_ and dist.stop_reason_ == local.stop_reason_
+    assert dist.n_outputs_ == local.n_outputs_ and dist.out_activation_ == local.out_activation_ == "identity"
+    for a, b in zip(dist.coefs_ + dist.intercepts_, local.coefs_ + local.intercepts_):
+        assert a.dtype == b.dtype == dtype
+        assert_close(a, b, dtype)
+    assert_close(np.array(dist.loss_curve_), np.array(local.loss_curve_), dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+@pytest.mark.parametrize("solver", ["gd", "adam"])
+def test_regressor_equals_single_machine_with_several_outputs(client, dtype, solver):
+    from shallownet_fast import ShallowNetRegressor
+
+    X, Y = regression(sum(UNEVEN), dtype=dtype)
+    w = np.random.default_rng(5).uniform(0.5, 2.0, len(Y))
+    w[::11] = 0.0
+    kw = dict(
+        hidden_layer_sizes=(6,), solver=solver, learning_rate_init=0.05, batch_size=30, max_iter=6, random_state=2
+    )
+    local = ShallowNetRegressor(**kw).fit(X, Y, sample_weight=w)
+    dX = da.from_array(X, chunks=(UNEVEN, 4))
+    dY = da.from_array(Y, chunks=(UNEVEN, 1))  # column chunks are merged
+    dist = sdask.fit(ShallowNetRegressor(**kw), dX, dY, da.from_array(w, chunks=UNEVEN))
+    assert_same_regression(dist, local, dtype)
+    pred = sdask.predict(dist, dX)
+    assert pred.dtype == dtype and pred.shape == (len(Y), 2) and pred.chunks[0] == UNEVEN
+    got = pred.compute()
+    assert got.dtype == dtype
+    assert_close(got, local.predict(X), dtype)
+
+
+def test_regressor_one_output_from_a_dataframe_and_series(client):
+    from shallownet_fast import ShallowNetRegressor
+
+    X, y = regression(150, n_outputs=1, seed=3)
+    frame = pd.DataFrame(X, columns=list("abcd"))
+    kw = dict(hidden_layer_sizes=(5,), solver="gd", learning_rate_init=0.1, max_iter=10, random_state=0)
+    local = ShallowNetRegressor(**kw).fit(frame, y)
+    ddf, dy = dd.from_pandas(frame, npartitions=3), dd.from_pandas(pd.Series(y), npartitions=3)
+    dist = sdask.fit(ShallowNetRegressor(**kw), ddf, dy)
+    assert_same_regression(dist, local, np.float64)
+    np.testing.assert_array_equal(dist.feature_names_in_, list("abcd"))
+    pred = sdask.predict(dist, ddf)
+    assert pred.dtype == np.float64
+    got = pred.compute()
+    assert got.shape == (150,)
+    assert_close(got, local.predict(frame), np.float64)
+    with pytest.raises(TypeError, match="ShallowNetClassifier"):
+        sdask.predict_proba(dist, ddf)
+    with pytest.raises(TypeError, match="ShallowNetClassifier"):
+        sdask.decision_function(dist, ddf)
+
+
+def test_regressor_bad_target_partition_is_a_value_error_and_leaves_the_estimator(client):
+    from shallownet_fast import ShallowNetRegressor
+
+    X, Y = regression(90)
+    kw = dict(hidden_layer_sizes=(4,), solver="gd", max_iter=3, random_state=0)
+    est = sdask.fit(ShallowNetRegressor(**kw), da.from_array(X, chunks=30), da.from_array(Y, chunks=30))
+    before = fitted_state(est)
+    bad = Y.copy()
+    bad[40, 1] = np.nan
+    with pytest.raises(ValueError, match="partition 1 of y contains NaN"):
+        sdask.fit(est, da.from_array(X, chunks=30), da.from_array(bad, chunks=30))
+    with pytest.raises(ValueError, match="classes is for a classifier"):
+        sdask.fit(est, da.from_array(X, chunks=30), da.from_array(Y, chunks=30), classes=[0, 1])
+    est.warm_start = True
+    with pytest.raises(ValueError, match="output"):
+        sdask.fit(est, da.from_array(X, chunks=30), da.from_array(Y[:, 0], chunks=30))
+    after = fitted_state(est)
+    for a, b in zip(before["coefs"] + before["intercepts"], after["coefs"] + after["intercepts"]):
+        np.testing.assert_array_equal(a, b)
+    assert before["loss_curve"] == after["loss_curve"]
+
+
+# ---------------------------------------------------------------- lbfgs
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+@pytest.mark.parametrize("kind", ["classifier", "regressor"])
+def test_lbfgs_equals_the_single_machine_lbfgs_fit(client, dtype, kind):
+    from shallownet_fast import ShallowNetRegressor
+
+    if kind == "classifier":
+        X, codes = blobs(n=sum(UNEVEN), dtype=dtype)
+        order = np.argsort(codes, kind="stable")  # a partition of one class
+        X, y = X[order], np.array(["x", "y", "z"])[codes[order]]
+        make = ShallowNetClassifier
+    else:
+        X, y = regression(sum(UNEVEN), n_x=5, dtype=dtype)
+        make = ShallowNetRegressor
+    w = np.random.default_rng(1).uniform(0.5, 2.0, len(y))
+    kw = dict(hidden_layer_sizes=(6,), solver="lbfgs", max_iter=15, alpha=0.01, random_state=5)
+    local = make(**kw).fit(X, y, sample_weight=w)
+    dist = sdask.fit(
+        make(**kw),
+        da.from_array(X, chunks=(UNEVEN, 5)),
+        da.from_array(y, chunks=UNEVEN if y.ndim == 1 else (UNEVEN, 2)),
+        da.from_array(w, chunks=UNEVEN),
+    )
+    assert dist.stop_reason_ == local.stop_reason_ == "lbfgs"
+    assert dist.n_iter_ == local.n_iter_ and dist.t_ == local.t_ == len(y)
+    assert_close(np.array([dist.loss_]), np.array([local.loss_]), dtype)
+    assert_close(np.array(dist.loss_curve_), np.array(local.loss_curve_), dtype)
+    for a, b in zip(dist.coefs_ + dist.intercepts_, local.coefs_ + local.intercepts_):
+        assert a.dtype == b.dtype == dtype
+        assert_close(a, b, dtype)
+
+
+def test_lbfgs_max_fun_and_callback_as_the_estimator(client):
+    X, codes = blobs(n=120, seed=2)
+    dX, dy = da.from_array(X, chunks=40), da.from_array(codes, chunks=40)
+    kw = dict(hidden_layer_sizes=(4,), solver="lbfgs", max_iter=50, max_fun=6, random_state=0)
+    local = ShallowNetClassifier(**kw).fit(X, codes)
+    with pytest.warns(ConvergenceWarning, match="lbfgs failed to converge"):
+        dist = sdask.fit(ShallowNetClassifier(**kw), dX, dy)
+    assert dist.n_iter_ == local.n_iter_ < 50
+    assert_close(dist.coefs_[0], local.coefs_[0], np.float64)
+    seen = []
+    stop = sdask.fit(
+        ShallowNetClassifier(**dict(kw, max_fun=15000), callback=lambda e: seen.append(e.loss_curve_) or True), dX, dy
+    )
+    assert stop.n_iter_ == 1 and len(seen) == 1
+
+
+# ---------------------------------------------------------------- step-size schedules
+
+
+@pytest.mark.parametrize(
+    "solver, schedule", [("sgd", "invscaling"), ("sgd", "adaptive"), ("gd", "invscaling"), ("gd", "adaptive")]
+)
+def test_learning_rate_schedules_as_the_single_machine_fit(client, solver, schedule):
+    X, codes = blobs(n=sum(UNEVEN), n_x=4, seed=9)
+    kw = dict(
+        hidden_layer_sizes=(5,),
+        solver=solver,
+        learning_rate=schedule,
+        learning_rate_init=0.3,
+        power_t=0.25,
+        batch_size=40,
+        max_iter=30,
+        random_state=4,
+        tol=0.05 if schedule == "adaptive" else 1e-4,  # adaptive: the step size divided by 5 a few times
+        n_iter_no_change=2,
+    )
+    local = ShallowNetClassifier(**kw).fit(X, codes)
+    dist = sdask.fit(
+        ShallowNetClassifier(**kw), da.from_array(X, chunks=(UNEVEN, 4)), da.from_array(codes, chunks=UNEVEN)
+    )
+    assert dist._learning_rate == pytest.approx(local._learning_rate, rel=1e-12)
+    assert local._learning_rate != 0.3  # the schedule changed the step size
+    assert_same_fit(dist, local, np.float64)
+
+
+def test_class_weight_is_a_clear_error(client):
+    X, codes = blobs(n=60)
+    with pytest.raises(ValueError, match="class_weight"):
+        sdask.fit(
+            ShallowNetClassifier(solver="gd", class_weight="balanced"),
+            da.from_array(X, chunks=30),
+            da.from_array(codes, chunks=30),
+        )
+
+
+def test_a_regressor_partition_is_laid_out_as_the_regressor_lays_out_its_targets():
+    """In this process (the workers' function): targets (n_outputs, rows) in the network's dtype, zero weights
+    dropped; wrong shapes, non-numeric and non-finite targets are ValueErrors naming the partition."""
+    X, Y = regression(20, n_outputs=2, seed=1)
+    w = np.ones(20)
+    w[[2, 7]] = 0.0
+    XT, T, sw, codes = sdask._prepare_partition(3, X, Y, w, 4, np.dtype(np.float32), None, 2)
+    keep = w > 0
+    assert XT.dtype == T.dtype == sw.dtype == np.float32 and codes.size == 0
+    np.testing.assert_array_equal(T, Y[keep].T.astype(np.float32))
+    np.testing.assert_array_equal(XT, X[keep].T.astype(np.float32))
+    assert T.flags.c_contiguous and XT.flags.c_contiguous
+    _, T1, _, _ = sdask._prepare_partition(0, X, pd.Series(Y[:, 0]), None, 4, np.dtype(np.float64), None, 1)
+    np.testing.assert_array_equal(T1, Y[:, :1].T)
+    with pytest.raises(ValueError, match=r"partition 3: y has shape \(20, 2\), expected \(20, 1\)"):
+        sdask._prepare_partition(3, X, Y, None, 4, np.dtype(np.float64), None, 1)
+    with pytest.raises(ValueError, match="partition 4 of y is not numeric"):
+        sdask._prepare_partition(4, X, np.array(["a"] * 20), None, 4, np.dtype(np.float64), None, 1)
+    bad = Y.copy()
+    bad[5, 0] = np.inf
+    with pytest.raises(ValueError, match="partition 5 of y contains NaN or infinity"):
+        sdask._prepare_partition(5, X, bad, None, 4, np.dtype(np.float64), None, 2)
