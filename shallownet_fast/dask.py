@@ -2,7 +2,8 @@
 
 ``pip install "shallownet_fast[dask]"``; ``import shallownet_fast`` never imports this module or dask.
 
-Training (:func:`fit`), full-batch gradient descent (``solver="gd"``)::
+Training (:func:`fit`) of a ShallowNetClassifier or a ShallowNetRegressor,
+full-batch gradient descent (``solver="gd"``)::
 
     client                                 workers (each holds its own partitions)
     ------                                 ---------------------------------------
@@ -21,11 +22,14 @@ model).  The result equals ``estimator.fit`` on the concatenated data to
 rounding, for any partitioning: empty partitions, partitions of one class and
 uneven partitions included.
 
-The mini-batch solvers ("sgd", "adam") take one such step per batch: the
+``solver="lbfgs"`` runs the estimator's own L-BFGS-B on the client, each of
+its function evaluations being one such distributed loss and gradient.  The
+mini-batch solvers ("sgd", "adam") take one such step per batch: the
 client draws the epoch's permutation as the estimator does and sends each
 partition its rows of the batch (indices only), so that the steps are the
-single-machine run's with the same batches.  Early stopping is not
-distributed (a ValueError says so).
+single-machine run's with the same batches.  The step-size schedules
+("invscaling", "adaptive") apply per epoch as in fit.  Early stopping and
+class_weight are not distributed (a ValueError says so).
 
 Prediction (:func:`predict`, :func:`predict_proba`, :func:`decision_function`)
 maps the fitted estimator's own method over the row blocks of a dask Array or
