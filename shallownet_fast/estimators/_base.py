@@ -72,6 +72,7 @@ _MAX_THREADS = _threads.max_threads()
 _ACTIVATION_CODES, _OUTPUT_CODES = _fast._core.ACTIVATION_CODES, _fast._core.OUTPUT_CODES
 _PREDICT_ROWS = {_F64: _fast._core.predict_rows["double"], _F32: _fast._core.predict_rows["float"]}
 _predict_rows = _fast._predict_rows
+_contiguous = np.ascontiguousarray
 # Shuffled epochs over at least this many elements of X are permuted before the engine
 # runs (see _EpochData), row blocks of about _PREPERMUTE_BLOCK_ELEMENTS at a time.
 _PREPERMUTE_MIN_ELEMENTS = 1 << 16
@@ -844,19 +845,18 @@ class BaseShallowNet(BaseEstimator):
             or X.shape[1] != state.get("n_features_in_")
         ):
             return None
-        W1, b1, W2, b2 = coefs[0].T, intercepts[0], coefs[1].T, intercepts[1]
-        dt = X.dtype
+        dt, arrays = X.dtype, (*coefs, *intercepts)
         if not (
             (dt is _F64 or dt is _F32)
-            and W1.dtype is dt
-            and W2.dtype is dt
-            and b1.dtype is dt
-            and b2.dtype is dt
             and X.flags.c_contiguous
-            and W1.flags.c_contiguous
-            and W2.flags.c_contiguous
+            and len(arrays) == 4
+            and all(type(a) is np.ndarray and a.dtype is dt and a.ndim == n for a, n in zip(arrays, (2, 2, 1, 1)))
         ):
             return None
+        W1, W2, b1, b2 = arrays[0].T, arrays[1].T, arrays[2], arrays[3]
+        # coefs_ as fit leaves them are views of C-ordered W1 and W2; any others (set by hand, loaded) are
+        # copied here (n_x n_h + n_h n_y elements)
+        W1, W2 = _contiguous(W1), _contiguous(W2)
         (m, n_x), (n_y, n_h) = X.shape, W2.shape
         if m == 0 or m * n_x * n_h > _threads.SMALL_PREDICTION_WORK or not _fast._core.all_finite(X):
             return None
