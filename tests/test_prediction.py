@@ -310,3 +310,15 @@ def test_batch_prediction_memory_is_the_output_plus_blocks(layout):
     block_bytes = _threads._PREDICT_BLOCK_BYTES
     assert extra[200_000] < extra[50_000] + block_bytes / 4, extra
     assert extra[200_000] < 4 * block_bytes, extra
+
+
+def test_coefficients_set_by_hand_take_the_lean_path_too(models, monkeypatch):
+    """coefs_ of any layout (a loaded model's, or set by hand from MLPClassifier's) give the same answers."""
+    model, X = models["multiclass"]
+    want = model.predict_proba(np.asfortranarray(X[:4]))
+    other = sklearn.base.clone(model)
+    other.__dict__.update({k: v for k, v in vars(model).items() if k.endswith("_") or k.startswith("_")})
+    other.coefs_ = [np.ascontiguousarray(c) for c in model.coefs_]
+    assert not other.coefs_[0].T.flags.c_contiguous
+    _without_validation(monkeypatch)
+    np.testing.assert_allclose(other.predict_proba(np.ascontiguousarray(X[:4])), want, rtol=1e-14)
