@@ -120,7 +120,14 @@ VMATH_TEST = textwrap.dedent(
 
 
 def _extension(name):
-    return Extension(f"shallownet_fast.{name}", [f"src/{name}.pyx"], include_dirs=["src"])
+    import numpy  # a build requirement (pyproject.toml): the kernels read arrays through its C API
+
+    return Extension(
+        f"shallownet_fast.{name}",
+        [f"src/{name}.pyx"],
+        include_dirs=["src", numpy.get_include()],
+        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_2_0_API_VERSION")],
+    )
 
 
 def _say(message):

@@ -300,6 +300,32 @@ def predict_csr(
 ) -> None:
     """A2 := out(W2 @ g(W1 @ X.T + b1) + b2) for X given as CSR (m, n_x), block by block of rows."""
 
+def predict_scratch(n_x: int, n_h: int, n_y: int, block: int, rows: bool) -> int:
+    """The scratch elements one thread of a prediction entry needs for blocks of `block` examples."""
+
+class _PredictRows(Protocol):
+    def __call__(
+        self,
+        X: np.ndarray,  # const floating[:, ::1]  IN  (m, n_x): one example per row
+        W1: np.ndarray,  # const floating[:, ::1]  IN  (n_h, n_x)
+        b1: np.ndarray,  # const floating[::1]  IN  (n_h,)
+        W2: np.ndarray,  # const floating[:, ::1]  IN  (n_y, n_h)
+        b2: np.ndarray,  # const floating[::1]  IN  (n_y,)
+        act: int,
+        output: int,
+        out: np.ndarray,  # floating[:, ::1]  OUT (m, n_y)
+        S: np.ndarray,  # floating[:, ::1]  SCRATCH (team, predict_scratch(..., block, True))
+        block: int,
+    ) -> None:
+        """out := output(X @ W1.T + b1 -> g -> @ W2.T + b2), block of rows by block of rows."""
+    def __getitem__(self, specialisation: str, /) -> _PredictRows:
+        """The entry of one dtype: "double" or "float"."""
+
+predict_rows: _PredictRows
+
+def predict_labels(parameters: object, X: object, activation: object, most: float) -> np.ndarray | None:
+    """fast.predict(parameters, X, activation=activation) in one call for the common case, else None."""
+
 def train_epoch_csr(
     data: np.ndarray,  # const floating[::1]  IN  (nnz,) X's stored values
     indices: np.ndarray,  # const Py_ssize_t[::1]  IN  (nnz,) their columns, in [0, n_x)

@@ -176,6 +176,9 @@ def predict_block(n_h, m, dtype):
 # products go to BLAS whole, on whatever threads the process gives it.
 
 _OPENBLAS_SINGLE_THREAD_MNK = 65536 * 4
+# fast.predict takes its one-call latency path up to this size of the first product (n_h n_x m): no
+# BLAS thread to keep off, one block.
+SMALL_PREDICTION_WORK = _OPENBLAS_SINGLE_THREAD_MNK
 # With products too large for a team's block under that size (n_h * n_x > 4096 / 64 columns), a team
 # still runs, its members computing the products in pieces under it: on W3 (784 x 256, 20 000 examples,
 # float32, 2 cores, busy machine) 1.68 s against 2.34 s for the serial kernel with BLAS on 2 threads
@@ -268,6 +271,39 @@ def prediction_blas(n_threads, n_x, n_h, n_y, m, kernels=None):
         if n_h * n_x * m > _OPENBLAS_SINGLE_THREAD_MNK:
             return blas_on_this_thread(kernels)
     return contextlib.nullcontext()
+
+
+def prediction_plan(n_threads, n_x, n_h, n_y, m, dtype, kernels):
+    """(team, block, BLAS context) for predicting m examples by rows on `kernels` (predict_rows).
+
+    The policy of training_plan: n_threads None is one thread below
+    _THREADED_MIN_FLOPS of work, default_threads() above; several threads make a
+    team of the kernels' own threads, each running BLAS on itself alone, with
+    blocks whose products stay under the single-thread size (in pieces when no
+    block of 16 rows fits); with a BLAS whose size is unknown, one thread and
+    BLAS's own threads.  Blocks are at most predict_block's size: the memory
+    of a prediction beyond its output is a block per thread.
+    """
+    if n_threads is not None:
+        threads = n_threads
+    else:
+        threads = default_threads() if flops(n_x, n_h, n_y, m) >= _THREADED_MIN_FLOPS else 1
+    dtype = np.dtype(dtype)
+    block = predict_block(n_h, m, dtype)
+    blas = kernels.uses_blas(n_h, n_x)
+    limit = gemm_single_thread_limit() if blas else 0
+    if limit:
+        most = int(limit // (n_h * n_x))
+        most -= most % 16
+        if most >= 16:
+            block = min(block, most)
+    team = threads if threads > 1 and kernels.team_enabled() and (limit or not blas) else 1
+    team = max(1, min(team, -(-m // block)))
+    if team > 1:
+        return team, block, (_gemm_limit(kernels, limit) if blas else contextlib.nullcontext())
+    if threads > 1 or not blas:
+        return 1, block, contextlib.nullcontext()
+    return 1, block, blas_on_this_thread(kernels)
 
 
 def training_plan(n_threads, n_x, n_h, m, dtype, step_flops, kernels):

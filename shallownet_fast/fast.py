@@ -140,10 +140,19 @@ def nn_model(
     return (params, costs) if return_costs else params
 
 
+# _predict_rows copies a non-contiguous X this many blocks a thread at a time.
+_ROWS_BLOCKS_PER_COPY = 8
 _PREDICT_PROBA = {_F64: _core.predict_proba["double"], _F32: _core.predict_proba["float"]}
+_predict_labels = _core.predict_labels
+_SMALL_PREDICTION = _threads.SMALL_PREDICTION_WORK
 
 
 def predict(parameters, X, *, activation="tanh"):
+    # A few examples of the common case (plain C-contiguous arrays of one dtype, finite): one compiled
+    # call that checks them and gives the labels the general path below would give.
+    labels = _predict_labels(parameters, X, activation, _SMALL_PREDICTION)
+    if labels is not None:
+        return labels
     X, W1, b1, W2, b2 = _checks.check_forward_inputs(X, parameters, activation)
     if X.size + W1.size + W2.size > _validation._KERNEL_MAX_DIM:  # else no dimension can exceed it
         _kernel_sizes("X", X, "W1", W1, "W2", W2)
@@ -155,6 +164,37 @@ def predict(parameters, X, *, activation="tanh"):
     if n_y == 1:
         return A2 > 0.5
     return A2.argmax(axis=0)
+
+
+def _predict_rows(X, parameters, *, activation="tanh", output="identity", n_threads=None):
+    """Outputs (m, n_y) of the network for X of shape (m, n_x): one example per row (scikit-learn's layout).
+
+    output "identity" gives the logits, "logistic" a sigmoid of each output,
+    "softmax" their softmax.  X and the parameters are checked arrays of one
+    dtype (the estimators' validation); X of any layout: a C-contiguous X is
+    read in place, any other copied a few blocks at a time.  The threads are
+    _threads.prediction_plan's (n_threads as the estimators take it); memory
+    beyond the output: a block per thread.
+    """
+    W1, W2 = _contig(parameters["W1"]), _contig(parameters["W2"])
+    b1, b2 = _contig(parameters["b1"]).ravel(), _contig(parameters["b2"]).ravel()
+    (m, n_x), (n_h, n_y), dt = X.shape, (W1.shape[0], W2.shape[0]), W1.dtype
+    _kernel_sizes("X", X, "W1", W1, "W2", W2)
+    out = np.empty((m, n_y), dt)
+    if m == 0:
+        return out
+    team, block, blas_context = _threads.prediction_plan(n_threads, n_x, n_h, n_y, m, dt, _core)
+    scratch = np.empty((team, _core.predict_scratch(n_x, n_h, n_y, block, True)), dt)
+    codes = _core.ACTIVATION_CODES[activation], _core.OUTPUT_CODES[output]
+    with blas_context:
+        if X.flags.c_contiguous and X.dtype == dt:
+            _core.predict_rows(X, W1, b1, W2, b2, *codes, out, scratch, block)
+            return out
+        step = block * team * _ROWS_BLOCKS_PER_COPY
+        for s in range(0, m, step):
+            Xs = np.ascontiguousarray(X[s : s + step], dtype=dt)
+            _core.predict_rows(Xs, W1, b1, W2, b2, *codes, out[s : s + step], scratch, block)
+    return out
 
 
 def _csr_arrays(X, dtype):

@@ -1,6 +1,6 @@
-# The `def` entries of one pass each: forward, cost, backward, predict_proba
-# (shallownet_fast/fast.py's forward_propagation, compute_cost,
-# backward_propagation and predict).
+# The `def` entries of one pass each: forward, cost, backward
+# (shallownet_fast/fast.py's forward_propagation, compute_cost and
+# backward_propagation; prediction is in _predict.pxi).
 
 def forward(const floating[:, ::1] X not None,     # IN  (n_x, m)
             const floating[:, ::1] W1 not None,    # IN  (n_h, n_x)
@@ -179,61 +179,3 @@ def backward(const floating[:, ::1] X not None,    # IN  (n_x, m), m >= 1
         _divide(&db1[0], n_h, fm)
         _divide(&dW2[0, 0], n_y * n_h, fm)
         _divide(&db2[0], n_y, fm)
-
-
-def predict_proba(const floating[:, ::1] X not None,   # IN  (n_x, m)
-                  const floating[:, ::1] W1 not None,  # IN  (n_h, n_x)
-                  const floating[::1] b1 not None,     # IN  (n_h,)
-                  const floating[:, ::1] W2 not None,  # IN  (n_y, n_h)
-                  const floating[::1] b2 not None,     # IN  (n_y,)
-                  int act,
-                  floating[:, ::1] A2 not None,        # OUT (n_y, m)
-                  floating[:, ::1] H not None):        # SCRATCH (n_h + 1, block): A1, then a row for softmax
-    """A2 := output(W2 @ g(W1 @ X + b1) + b2), block of columns by block of columns.
-
-    One scratch argument (not two) keeps the call short for a few examples.
-
-    Parameters
-    ----------
-    X : floating[:, ::1], (n_x, m)
-        IN: the examples, one per column.
-    W1 : floating[:, ::1], (n_h, n_x)
-        IN: hidden weights.
-    b1 : floating[::1], (n_h,)
-        IN: hidden biases.
-    W2 : floating[:, ::1], (n_y, n_h)
-        IN: output weights.
-    b2 : floating[::1], (n_y,)
-        IN: output biases.
-    act : int
-        The hidden activation g, a value of ACTIVATION_CODES.
-    A2 : floating[:, ::1], (n_y, m)
-        OUT: the probabilities, sigmoid (n_y = 1) or softmax of the output layer.
-    H : floating[:, ::1], (n_h + 1, block), block >= 1
-        SCRATCH: a block's hidden layer, then a row for the softmax; its
-        number of columns sets the block.
-
-    Returns
-    -------
-    None
-
-    Raises
-    ------
-    ValueError
-        A shape disagrees with X's and the weights', or act is unknown.
-    """
-    cdef Py_ssize_t n_x = X.shape[0], m = X.shape[1], n_h = W1.shape[0], n_y = W2.shape[0]
-    cdef Py_ssize_t block = H.shape[1], j0, n
-    _check_network(X.shape, W1.shape, b1.shape[0], W2.shape, b2.shape[0], act)
-    _check_2d("A2", A2.shape, n_y, m, "(n_y, m), n_y = W2.shape[0], m = X.shape[1]")
-    if H.shape[0] != n_h + 1 or (block < 1 and m > 0):
-        _check_2d("H", H.shape, n_h + 1, max(block, 1), "(n_h + 1, block >= 1), n_h = W1.shape[0]")
-    _need_blas()
-    with nogil:
-        j0 = 0
-        while j0 < m:
-            n = min(block, m - j0)
-            _hidden_forward(&X[0, j0], m, &W1[0, 0], &b1[0], &W2[0, 0], &H[0, 0], &H[0, 0], block,
-                            &A2[0, j0], m, n_x, n_h, n_y, n, act)
-            _output_activation(&A2[0, j0], &A2[0, j0], m, &b2[0], n_y, n, &H[n_h, 0])
-            j0 += block

@@ -14,13 +14,16 @@
 #   _sweeps.pxi      elementwise sweeps over one row (activate, delta, scale)
 #   _layers.pxi      products, layers, losses, deltas and parameter updates
 #                    over a block of columns
-#   _entries.pxi     forward, cost, backward, predict_proba
+#   _entries.pxi     forward, cost, backward
 #   _train.pxi       full-batch gradient descent (train), serial or a team
 #                    of threads of its own (_team.h)
 #   _epoch.pxi       one epoch of mini-batch sgd / adam (train_epoch)
 #   _gradient.pxi    output modes, the full-batch loss and gradient of MLP
 #                    (loss_gradient), a sparse (CSR) first layer
 #                    (loss_gradient_csr, predict_csr)
+#   _predict.pxi     prediction by blocks of columns (predict_proba) or rows
+#                    (predict_rows, a team of threads), the latency path of
+#                    fast.predict (predict_labels)
 #
 # Conventions:
 # - `def` entries take typed memoryviews, each marked # IN, # OUT, # IN/OUT or
@@ -105,3 +108,4 @@ include "_entries.pxi"
 include "_train.pxi"
 include "_epoch.pxi"
 include "_gradient.pxi"
+include "_predict.pxi"

@@ -298,6 +298,29 @@ def test_a_forked_child_trains_with_a_team_after_the_parent_did(tmp_path):
     assert _run_child(code, tmp_path, timeout=60).strip() == "0"
 
 
+def test_a_forked_child_predicts_with_a_team_after_the_parent_did(tmp_path):
+    """The estimators' prediction team (predict_rows) leaves nothing behind for a fork either."""
+    if not hasattr(os, "fork"):
+        pytest.skip("no fork here")
+    code = """
+    import os, warnings
+    import numpy as np
+    from shallownet_fast.estimators import ShallowNetClassifier
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((20000, 20)); y = (X[:, 0] > 0).astype(int)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = ShallowNetClassifier(hidden_layer_sizes=(64,), max_iter=2, n_threads=2, random_state=0).fit(X, y)
+    want = model.predict_proba(X)
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0 if np.array_equal(model.predict_proba(X), want) else 3)
+    _, status = os.waitpid(pid, 0)
+    print(os.waitstatus_to_exitcode(status))
+    """
+    assert _run_child(code, tmp_path, timeout=60).strip() == "0"
+
+
 # ---------------------------------------------------------------- one busy core
 
 BUSY_CHILD = """
@@ -458,10 +481,11 @@ def test_products_in_pieces_match_whole_products(dtype, limit):
         np.testing.assert_allclose(pieces_grads[k], whole_grads[k], **tolerance(dtype), err_msg=k)
 
 
-@pytest.mark.parametrize("n_threads,rows,bounded", [(None, 1000, True), (None, 100_000, False), (1, 100_000, True)])
-def test_prediction_follows_the_small_work_rule(monkeypatch, n_threads, rows, bounded):
-    """The estimator's predictions run the kernels' BLAS on the calling thread below the small-work size
-    (and always with n_threads=1), and leave BLAS as the process has it above."""
+@pytest.mark.parametrize("n_threads,rows,team", [(None, 1000, 1), (None, 100_000, None), (1, 100_000, 1), (2, 1000, 2)])
+def test_prediction_follows_the_small_work_rule(monkeypatch, n_threads, rows, team):
+    """The estimator's predictions run on one thread below the small-work size (and always with
+    n_threads=1), on a team of default_threads() above it (None: that many); every thread with the
+    kernels' BLAS on itself alone, BLAS's process-wide setting untouched."""
     limit = _threads.gemm_single_thread_limit()
     if not limit:
         pytest.skip("a BLAS whose single-thread size is not known")
@@ -475,12 +499,13 @@ def test_prediction_follows_the_small_work_rule(monkeypatch, n_threads, rows, bo
         def __getattr__(self, name):
             return getattr(real, name)
 
-        def forward(self, *args):
+        def predict_rows(self, *args):
             bound = real.set_gemm_limit(0)
             real.set_gemm_limit(bound)
-            seen.append(bound)
-            return real.forward(*args)
+            seen.append((args[-2].shape[0], bound))
+            return real.predict_rows(*args)
 
     monkeypatch.setattr(fast, "_core", Recording())
     model.predict_proba(X)
-    assert seen and set(seen) == {limit if bounded else 0}, seen
+    want = _threads.default_threads() if team is None else team
+    assert seen and set(seen) == {(want, limit)}, seen

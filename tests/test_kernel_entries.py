@@ -85,6 +85,20 @@ def valid_arguments(entry, dtype=np.float64):
         )
     if entry == "predict_proba":
         return dict(X=X, W1=W1, b1=b1, W2=W2, b2=b2, act=act, A2=empty(N_Y, M), H=empty(N_H + 1, BLOCK))
+    if entry == "predict_rows":
+        scratch = k.predict_scratch(N_X, N_H, N_Y, BLOCK, True)
+        return dict(
+            X=np.ascontiguousarray(X.T),
+            W1=W1,
+            b1=b1,
+            W2=W2,
+            b2=b2,
+            act=act,
+            output=k.OUTPUT_CODES["softmax"],
+            out=empty(M, N_Y),
+            S=empty(THREADS, scratch),
+            block=BLOCK,
+        )
     if entry == "train":
         return dict(
             X=X,
@@ -148,7 +162,17 @@ def valid_arguments(entry, dtype=np.float64):
     raise ValueError(entry)
 
 
-ENTRIES = ("forward", "cost", "backward", "predict_proba", "train", "train_epoch", "gemm_check", "product_check")
+ENTRIES = (
+    "forward",
+    "cost",
+    "backward",
+    "predict_proba",
+    "predict_rows",
+    "train",
+    "train_epoch",
+    "gemm_check",
+    "product_check",
+)
 
 
 def _short(a):
@@ -180,6 +204,10 @@ def _cases():
         ("predict_proba", "H", "no_columns", "H"),
         ("predict_proba", "H", "no_softmax_row", "H"),
         ("predict_proba", "H", "transposed", "H"),
+        ("predict_rows", "S", "no_threads", "S"),
+        ("predict_rows", "block", "zero", "block"),
+        ("predict_rows", "output", "unknown", "output"),
+        ("predict_rows", "act", "unknown", "act"),
         ("forward", "act", "unknown", "act"),
         ("gemm_check", "A", "transposed", "A"),
     ]

@@ -65,6 +65,14 @@ BACKENDS = ("fast", "reference")
 # predicting on a memory map never holds more than a block of it in memory.
 _PREDICT_BLOCK_ELEMENTS = 1 << 20
 _MIN_PREDICT_ROWS = 256
+# What the lean prediction path (_plain_outputs) compares and calls.
+_F64, _F32 = np.dtype(np.float64), np.dtype(np.float32)
+_ACTIVATIONS = frozenset(_validation.ACTIVATIONS)
+_MAX_THREADS = _threads.max_threads()
+_ACTIVATION_CODES, _OUTPUT_CODES = _fast._core.ACTIVATION_CODES, _fast._core.OUTPUT_CODES
+_PREDICT_ROWS = {_F64: _fast._core.predict_rows["double"], _F32: _fast._core.predict_rows["float"]}
+_predict_rows = _fast._predict_rows
+_contiguous = np.ascontiguousarray
 # Shuffled epochs over at least this many elements of X are permuted before the engine
 # runs (see _EpochData), row blocks of about _PREPERMUTE_BLOCK_ELEMENTS at a time.
 _PREPERMUTE_MIN_ELEMENTS = 1 << 16
@@ -187,7 +195,7 @@ class BaseShallowNet(BaseEstimator):
         "random_state": ["random_state"],
         "warm_start": ["boolean"],
         "backend": [StrOptions(set(BACKENDS))],
-        "n_threads": [_StrictInterval(Integral, 1, _threads.max_threads(), closed="both"), None],
+        "n_threads": [_StrictInterval(Integral, 1, _MAX_THREADS, closed="both"), None],
         "verbose": ["verbose"],
         "max_time": [_StrictInterval(Real, 0, None, closed="neither"), None],
         "callback": [callable, None],
@@ -782,19 +790,77 @@ class BaseShallowNet(BaseEstimator):
         return _numerics.logits(XT, params["W1"], params["b1"], params["W2"], params["b2"], self.activation)
 
     def _logits(self, X):
-        """decision values of shape (n_samples, n_outputs), by row blocks of X."""
+        """decision values of shape (n_samples, n_outputs)."""
+        return self._outputs(X, "identity")
+
+    def _outputs(self, X, output):
+        """The network's outputs for X, shape (n_samples, n_outputs), in X's precision.
+
+        output: "identity" (the logits), "softmax" or "logistic" (the probabilities
+        of the output layer).  A plain ndarray takes the lean path (_plain_outputs);
+        anything else is validated by scikit-learn, then predicted block by block.
+        """
+        out = self._plain_outputs(X, output)
+        if out is not None:
+            return out
         check_is_fitted(self)
         self._validate_hyperparameters(self._predict_parameters)
         X = validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
         params = self._current_parameters()
         dtype = np.float32 if (X.dtype == np.float32 and params["W1"].dtype == np.float32) else np.float64
         params = {k: a.astype(dtype, copy=False) for k, a in params.items()}
+        if self.backend == "fast":
+            return _predict_rows(X, params, activation=self.activation, output=output, n_threads=self.n_threads)
         n, n_h = X.shape[0], params["W1"].shape[0]
         out = np.empty((n, params["W2"].shape[0]), dtype)
         rows = max(_MIN_PREDICT_ROWS, _PREDICT_BLOCK_ELEMENTS // (X.shape[1] + 2 * n_h + 4 * out.shape[1]))
-        n_threads = None if self.n_threads is None else int(self.n_threads)
-        with _threads.prediction_blas(n_threads, X.shape[1], n_h, out.shape[1], min(n, rows)):
-            for s in range(0, n, rows):
-                XT = np.ascontiguousarray(X[s : s + rows].T, dtype=dtype)
-                out[s : s + rows] = self._logits_T(XT, params).T
+        for s in range(0, n, rows):
+            XT = np.ascontiguousarray(X[s : s + rows].T, dtype=dtype)
+            Z = _numerics.logits(XT, params["W1"], params["b1"], params["W2"], params["b2"], self.activation)
+            out[s : s + rows] = _numerics.output(Z, output).T
+        return out
+
+    def _plain_outputs(self, X, output):
+        """_outputs for the plain case, without scikit-learn's validation; None otherwise.
+
+        The plain case: a fitted estimator (backend "fast", valid prediction
+        parameters, fitted without feature names) and X a C-contiguous 2-D
+        ndarray of its parameters' float dtype with n_features_in_ columns, all
+        finite, a few rows (one block, BLAS on this thread).  Every check the
+        general path makes is made here, the cheap way; anything else returns
+        None and takes the general path, which raises where it must.
+        """
+        state = self.__dict__
+        if type(X) is not np.ndarray or X.ndim != 2 or "feature_names_in_" in state:
+            return None
+        coefs, intercepts = state.get("coefs_"), state.get("intercepts_")
+        n_threads = self.n_threads
+        if (
+            coefs is None
+            or intercepts is None
+            or self.backend != "fast"
+            or type(self.activation) is not str
+            or self.activation not in _ACTIVATIONS
+            or not (n_threads is None or (type(n_threads) is int and 1 <= n_threads <= _MAX_THREADS))
+            or X.shape[1] != state.get("n_features_in_")
+        ):
+            return None
+        dt, arrays = X.dtype, (*coefs, *intercepts)
+        if not (
+            (dt is _F64 or dt is _F32)
+            and X.flags.c_contiguous
+            and len(arrays) == 4
+            and all(type(a) is np.ndarray and a.dtype is dt and a.ndim == n for a, n in zip(arrays, (2, 2, 1, 1)))
+        ):
+            return None
+        W1, W2, b1, b2 = arrays[0].T, arrays[1].T, arrays[2], arrays[3]
+        # coefs_ as fit leaves them are views of C-ordered W1 and W2; any others (set by hand, loaded) are
+        # copied here (n_x n_h + n_h n_y elements)
+        W1, W2 = _contiguous(W1), _contiguous(W2)
+        (m, n_x), (n_y, n_h) = X.shape, W2.shape
+        if m == 0 or m * n_x * n_h > _threads.SMALL_PREDICTION_WORK or not _fast._core.all_finite(X):
+            return None
+        out = np.empty((m, n_y), dt)
+        scratch = np.empty((1, _fast._core.predict_scratch(n_x, n_h, n_y, m, True)), dt)
+        _PREDICT_ROWS[dt](X, W1, b1, W2, b2, _ACTIVATION_CODES[self.activation], _OUTPUT_CODES[output], out, scratch, m)
         return out

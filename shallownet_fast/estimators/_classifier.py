@@ -553,7 +553,14 @@ class ShallowNetClassifier(ClassifierMixin, BaseShallowNet):
         return self._probabilities(X, log=True)
 
     def _probabilities(self, X, log):
-        """predict_proba (log False) or predict_log_proba (log True), from the logits."""
+        """predict_proba (log False) or predict_log_proba (log True).
+
+        Probabilities of several classes or labels come from the output layer of
+        the kernels; the two of a binary problem and every log-probability from
+        the logits (sigmoid(-z) and sigmoid(z), log-softmax: accurate near 0).
+        """
+        if not log and (self._multilabel or getattr(self, "n_outputs_", 2) > 1):
+            return self._outputs(X, "logistic" if self._multilabel else "softmax")
         Z = self._logits(X)
         sigmoid = _numerics.log_sigmoid if log else _numerics.sigmoid
         if self._multilabel:
