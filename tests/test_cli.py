@@ -515,7 +515,7 @@ def test_predict_proba_is_the_estimators(tmp_path, capsys, n_classes):
     assert capsys.readouterr().out.splitlines() == lines
 
 
-def test_predict_refuses_regressors_and_multilabel_models(tmp_path):
+def test_predict_refuses_regressors_and_multilabel_models(tmp_path, capsys):
     from shallownet_fast import ShallowNetClassifier, ShallowNetRegressor
 
     X = np.random.default_rng(0).standard_normal((50, 3))
@@ -527,8 +527,10 @@ def test_predict_refuses_regressors_and_multilabel_models(tmp_path):
     np.save(tmp_path / "X.npy", X)
     line = assert_one_line_error(run(tmp_path, "predict", "reg.npz", "X.npy", status=2))
     assert "reg.npz: holds a regressor" in line
-    line = assert_one_line_error(run(tmp_path, "predict", "ml.npz", "X.npy", "--proba", status=2))
-    assert "ml.npz: holds a multilabel classifier" in line
+    assert cli(tmp_path, "predict", "ml.npz", "X.npy", "--proba") == 2  # in this process
+    err = capsys.readouterr().err
+    assert err.startswith("shallownet-fast: error: ml.npz: holds a multilabel classifier; predict takes a classifier")
+    assert err.count("\n") == 1
 
 
 # ----------------------------------------------------------------- columns and delimiters
@@ -602,6 +604,11 @@ def test_features_and_drop_for_a_model_without_column_names(tmp_path, capsys):
     capsys.readouterr()
     assert cli(tmp_path, "predict", "est.npz", "d.csv", "--drop", "id") == 2
     assert "choose them with --features or --drop" in capsys.readouterr().err
+    (tmp_path / "e.csv").write_text("p,q,kind\n" + "".join(f"{a!r},{b!r},x\n" for a, b in X.tolist()))
+    assert cli(tmp_path, "predict", "est.npz", "e.csv") == 2
+    assert "(the model names no columns: give the label column with --label)" in capsys.readouterr().err
+    assert cli(tmp_path, "predict", "est.npz", "e.csv", "--label", "kind", "--out", "p.csv") == 0
+    assert read_predictions(tmp_path / "p.csv")[1].tolist() == expected
 
 
 @pytest.mark.parametrize("spelling", ["\\t", "tab", "\t"])
@@ -665,6 +672,7 @@ def files(tmp_path_factory):
     np.save(d / "huge.npy", np.zeros((2, 3)))
     (d / "huge.npy").write_bytes((d / "huge.npy").read_bytes().replace(b"(2, 3)", b"(900000000000, 3)"))
     (d / "empty_label.csv").write_text("a,b,y\n1,2,0\n3,4,\n5,6,1\n")
+    (d / "ten.csv").write_text("a,b,y\n" + "".join(f"{i},{i % 3},{i % 2}\n" for i in range(10)))
     os.mkdir(d / "a_directory")
     run(d, "train", "flower.csv", "--label", "colour", "--out", "model.npz", "--max-iter", "10", "--quiet")
     return d
@@ -783,6 +791,10 @@ OPTION_ERRORS = {
     "quote as delimiter": ([*TRAIN, "--delimiter", '"'], "--delimiter"),
     "digit as delimiter": ([*TRAIN, "--delimiter", "1"], "--delimiter"),
     "dot as delimiter": ([*TRAIN, "--delimiter", "."], "--delimiter"),
+    "validation part too small": (
+        ["train", "ten.csv", "--label", "y", "--out", "m.npz", "--test-size", "0", "--early-stopping"],
+        "--early-stopping",
+    ),
     "predict: unknown feature": ([*PREDICT, "--features", "x1,x9"], "--features"),
     "predict: drop a model column": ([*PREDICT, "--drop", "x2"], "--drop"),
     "predict: bad delimiter": ([*PREDICT, "--delimiter", "ab"], "--delimiter"),
@@ -799,7 +811,7 @@ def test_bad_option_values_name_the_option(files, args, option, capsys, monkeypa
         status = exc.code
     lines = capsys.readouterr().err.strip().splitlines()
     assert status == 2 and len(lines) == 1 and lines[0].startswith("shallownet-fast"), lines
-    assert option in lines[0], lines[0]
+    assert option in lines[0] and "unrecognized arguments" not in lines[0], lines[0]
     assert not (files / "m.npz").exists() and not (files / "p.csv").exists()
 
 

@@ -284,17 +284,24 @@ def _confusion_matrix(truth, predicted, texts, label):
 
 
 class _EpochProgress:
-    """The estimator's callback: a progress display of the epochs on stderr (about ten plain lines)."""
+    """The estimator's callback: a progress display of the epochs on stderr (about ten plain lines).
+
+    The display starts at the first epoch's end, so that a fit refused before any epoch shows nothing.
+    """
 
     def __init__(self, total, enabled, unit):
-        self.unit, self.shown, self.calls = unit, 0, 0
+        self.total, self.enabled, self.unit = total, enabled, unit
+        self.shown, self.calls, self.progress = 0, 0, None
         self.every = max(1, total // 10)
-        self.progress = Progress(total, enabled=enabled, desc="training", unit=unit, stream=sys.stderr, rewrite=True)
 
     def __call__(self, est):
+        if self.progress is None:
+            self.progress = Progress(
+                self.total, enabled=self.enabled, desc="training", unit=self.unit, stream=sys.stderr, rewrite=True
+            )
         self.calls += 1
         done = self.calls if est.solver == "lbfgs" else est.n_iter_  # lbfgs: called once per iteration
-        if done - self.shown >= self.every or done >= self.progress.total:
+        if done - self.shown >= self.every or done >= self.total:
             # lbfgs publishes its loss curve at the end only.
             loss = f"{est.loss_curve_[-1]:.6f}" if est.solver != "lbfgs" and est.loss_curve_ else None
             self.progress.update(
@@ -306,7 +313,8 @@ class _EpochProgress:
         return False
 
     def close(self):
-        self.progress.close()
+        if self.progress is not None:
+            self.progress.close()
 
 
 def _settings(p, unit):
@@ -357,7 +365,10 @@ def _train(args):
             f"--test-size {args.test_size} leaves no example of the class {_files.class_text(classes[missing[0]])!r} "
             "to train on (it has one example): give a smaller --test-size, or 0"
         )
-    X_train = data.X[train]
+    # Two copies of the data at most: the held-out rows and the training rows, standardised in place.
+    X_test, y_test = data.X[test], codes[test]
+    X_train, y_train = (data.X if len(test) == 0 else data.X[train]), classes[codes[train]]
+    del data.X
     mean, std = standardise(X_train)
     X_train -= mean
     X_train /= std
@@ -377,14 +388,17 @@ def _train(args):
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            est.fit(X_train, classes[codes[train]])
+            est.fit(X_train, y_train)
+    except ValueError as exc:  # with early stopping: a validation split of too few examples
+        raise ValueError(f"--early-stopping: {exc}" if settings["early_stopping"] else str(exc)) from None
     finally:
         progress.close()
     elapsed = time.perf_counter() - start
-    del X_train
     est.set_params(callback=None)
     if est.stop_reason_ == "interrupted":
         raise KeyboardInterrupt
+    train_accuracy = est.score(X_train, y_train)
+    del X_train
     # The network on raw features (see fold_standardisation); the estimator predicts with it from here.
     fitted = {"W1": est.coefs_[0].T, "b1": est.intercepts_[0].reshape(-1, 1), "W2": est.coefs_[1].T}
     folded = fold_standardisation(dict(fitted, b2=est.intercepts_[1].reshape(-1, 1)), mean, std)
@@ -395,14 +409,14 @@ def _train(args):
         lines[0] += f" (not converged: --max-iter {settings['max_iter']} reached)"
     if settings["early_stopping"]:
         lines[0] += f", best validation score {est.best_validation_score_:.2%}"
-    lines.append(f"training accuracy {est.score(data.X[train], classes[codes[train]]):.2%}")
-    if len(test):
+    lines.append(f"training accuracy {train_accuracy:.2%}")
+    if len(test):  # predicted by the folded network on the raw features, as predict will
         texts = [_files.class_text(c) for c in classes]
-        predicted = np.searchsorted(classes, est.predict(data.X[test]))
-        accuracy = np.mean(predicted == codes[test])
+        predicted = np.searchsorted(classes, est.predict(X_test))
+        accuracy = np.mean(predicted == y_test)
         lines[-1] += f", test accuracy {accuracy:.2%} on {len(test)} held-out examples"
         lines += ["confusion matrix of the held-out examples:"]
-        lines += ["  " + line for line in _confusion_matrix(codes[test], predicted, texts, data.label)]
+        lines += ["  " + line for line in _confusion_matrix(y_test, predicted, texts, data.label)]
     model = _modelfile.estimator_model(est)
     # The optimizer's state belongs to the standardised problem, not to the folded network: none is stored
     # (nor early stopping's best parameters, equal to the final ones), so that training a loaded model on
