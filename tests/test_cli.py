@@ -515,6 +515,28 @@ def test_predict_proba_is_the_estimators(tmp_path, capsys, n_classes):
     assert capsys.readouterr().out.splitlines() == lines
 
 
+def test_predict_runs_over_blocks_of_rows(tmp_path, flower_csv, monkeypatch, capsys):
+    from shallownet_fast.cli import _commands
+
+    args = ["--label", "colour", "--out", "m.npz", "--hidden", "30", "--max-iter", "10", "--quiet"]
+    assert cli(tmp_path, "train", "flower.csv", *args) == 0
+    assert cli(tmp_path, "predict", "m.npz", "flower.csv", "--proba", "--out", "one.csv") == 0
+    calls = []
+    real = _commands.fast.forward_propagation
+
+    def counted(X, *a, **k):
+        calls.append(X.shape[1])
+        return real(X, *a, **k)
+
+    monkeypatch.setattr(_commands.fast, "forward_propagation", counted)
+    monkeypatch.setattr(_commands, "PREDICT_BLOCK_ELEMENTS", 7 * (2 + 60 + 4))
+    assert cli(tmp_path, "predict", "m.npz", "flower.csv", "--proba", "--out", "blocks.csv") == 0
+    assert calls == [7] * 57 + [1]  # 400 rows, 7 at a time
+    one, blocks = (np.loadtxt(tmp_path / n, delimiter=",", skiprows=1) for n in ("one.csv", "blocks.csv"))
+    np.testing.assert_allclose(blocks, one, rtol=1e-12, atol=1e-15)
+    capsys.readouterr()
+
+
 def test_predict_refuses_regressors_and_multilabel_models(tmp_path, capsys):
     from shallownet_fast import ShallowNetClassifier, ShallowNetRegressor
 

@@ -21,6 +21,7 @@ from . import _files
 PROG = "shallownet-fast"
 COURSE_HIDDEN_SIZES = (1, 2, 3, 4, 5, 20, 50)
 TRAIN_SOLVERS = (*_validation.ESTIMATOR_SOLVERS, "gd")
+PREDICT_BLOCK_ELEMENTS = 1 << 20  # predict's memory beyond the data: about this many numbers per block of rows
 IMPLEMENTATIONS = {"reference": reference, "fast": fast}
 
 
@@ -432,6 +433,17 @@ def _train(args):
 # --------------------------------------------------------------- predict
 
 
+def _logits(params, X, activation):
+    """Z2 of shape (n_y, m) of the network on the rows of X, a block of about PREDICT_BLOCK_ELEMENTS at a time."""
+    (n_h, n_x), n_y = params["W1"].shape, params["W2"].shape[0]
+    Z2 = np.empty((n_y, X.shape[0]), params["W1"].dtype)
+    rows = max(1, PREDICT_BLOCK_ELEMENTS // (n_x + 2 * n_h + 4 * n_y))
+    for s in range(0, X.shape[0], rows):
+        XT = np.ascontiguousarray(X[s : s + rows].T, dtype=params["W1"].dtype)
+        Z2[:, s : s + rows] = fast.forward_propagation(XT, params, activation=activation)[1]["Z2"]
+    return Z2
+
+
 def _class_indices(Z2):
     """The predicted class of each column of the output layer's Z2 (as ShallowNetClassifier.predict)."""
     return (Z2[0] > 0).astype(np.intp) if Z2.shape[0] == 1 else Z2.argmax(axis=0)
@@ -485,12 +497,9 @@ def _predict(args):
             )
     else:
         data = _files.read_dataset(args.data, label=label, features=features, **columns)
-    dtype = model["W1"].dtype
-    params = {k: model[k] for k in ("W1", "b1", "W2", "b2")}
-    X = np.ascontiguousarray(data.X.T, dtype=dtype)
+    Z2 = _logits({k: model[k] for k in ("W1", "b1", "W2", "b2")}, data.X, activation)
     del data.X
-    _, cache = fast.forward_propagation(X, params, activation=activation)
-    indices = _class_indices(cache["Z2"])
+    indices = _class_indices(Z2)
     texts = np.array([_files.class_text(c) for c in model["classes"]], dtype=str)
     names = texts[indices]
     summary = [f"{args.data}: predicted {len(names)} examples"]
@@ -500,7 +509,7 @@ def _predict(args):
         truth = np.array([_files.class_text(c) for c in data.classes], dtype=str)[data.codes]
         summary.append(f"accuracy {np.mean(names == truth):.2%} against the column {data.label!r}")
     if args.proba:
-        headers, table = list(texts), list(_probabilities(cache["Z2"]))
+        headers, table = list(texts), list(_probabilities(Z2))
     else:
         header = meta["label"] if meta["label"] is not None else (label if label is not None else "label")
         headers, table = [header], [names]
