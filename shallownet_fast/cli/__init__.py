@@ -237,8 +237,9 @@ def _parser():
         description="Fit a ShallowNetClassifier on a CSV file (header row; numeric features; labels "
         "numbers or strings) or a .npy file (2-D array, label column by index). A held-out part "
         "(--test-size) is set aside and scored; the features are standardised on the rest, and the "
-        "standardisation is folded into the saved network's first layer. Options left out take "
-        "the estimator's defaults (MLPClassifier's).",
+        "standardisation is folded into the saved network's first layer (the file holds no optimizer "
+        "state: it belongs to the standardised problem). Options left out take the estimator's "
+        "defaults (MLPClassifier's).",
     )
     train.add_argument("data", metavar="DATA", help="CSV file with a header row, or .npy file")
     train.add_argument(

@@ -420,8 +420,8 @@ def _train(args):
         lines += ["  " + line for line in _confusion_matrix(y_test, predicted, texts, data.label)]
     model = _modelfile.estimator_model(est)
     # The optimizer's state belongs to the standardised problem, not to the folded network: none is stored
-    # (nor early stopping's best parameters, equal to the final ones), so that training a loaded model on
-    # raw features starts a fresh optimizer, as a new fit would.
+    # (nor early stopping's best parameters, equal to the final ones), so that training a loaded model
+    # further on raw features starts its optimizer afresh, with zero moments.
     model.update(state=None, best=None, columns=data.features)
     model["metadata"].update(state_t=0, label=data.label)
     _modelfile.write(args.out, model)

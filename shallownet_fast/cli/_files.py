@@ -6,6 +6,10 @@ file (a 2-D numeric array, one example per row, its columns named by their
 indices).  Examples are rows in the files and columns in the network: the
 functions here return X of shape (m, n_features) and the caller transposes.
 
+Columns: by default every column but the label is a feature; ``features``
+(``--features``) chooses them by name, in order, and ``drop`` (``--drop``)
+leaves some out.  A CSV file's delimiter is any one character (``delimiter``).
+
 Labels: a label column whose every cell is a number holds numbers (``1`` and
 ``1.0`` are one class; classes are ints when every value is integral); any
 other label column holds text.  An empty label cell is an error.
