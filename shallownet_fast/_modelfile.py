@@ -43,7 +43,7 @@ import numpy as np
 
 from ._atomic import atomic_write
 
-__all__ = ["FORMAT_VERSION", "load_estimator", "read", "save_estimator", "write"]
+__all__ = ["FORMAT_VERSION", "estimator_model", "load_estimator", "read", "save_estimator", "write"]
 
 FORMAT_VERSION = 2
 METADATA_MAX_BYTES = 16 << 20
@@ -571,6 +571,11 @@ def save_estimator(est, path):
     A regressor has no classes: its "classes" member is empty, and "estimator" in the
     metadata says "regressor"; a classifier's "multilabel" says whether y was an indicator matrix.
     """
+    write(path, estimator_model(est))
+
+
+def estimator_model(est):
+    """The model dict :func:`write` takes, of a fitted estimator (what :func:`save_estimator` writes)."""
     from sklearn.utils.validation import check_is_fitted
 
     check_is_fitted(est)
@@ -602,17 +607,14 @@ def save_estimator(est, path):
         "estimator": est._model_kind,
         "multilabel": bool(getattr(est, "_multilabel", False)),
     }
-    write(
-        path,
-        {
-            **W,
-            "classes": np.empty(0) if est._model_kind == "regressor" else est.classes_,
-            "metadata": metadata,
-            "feature_names_in": getattr(est, "feature_names_in_", None),
-            "state": {k: np.asarray(state[k], dtype=W["W1"].dtype) for k in STATE_KEYS},
-            "best": est._best_params,
-        },
-    )
+    return {
+        **W,
+        "classes": np.empty(0) if est._model_kind == "regressor" else est.classes_,
+        "metadata": metadata,
+        "feature_names_in": getattr(est, "feature_names_in_", None),
+        "state": {k: np.asarray(state[k], dtype=W["W1"].dtype) for k in STATE_KEYS},
+        "best": est._best_params,
+    }
 
 
 def load_estimator(cls, path):

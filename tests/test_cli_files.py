@@ -169,3 +169,58 @@ def test_reading_a_csv_takes_about_the_memory_of_its_arrays(tmp_path):
     peak, final = map(int, out.split())
     assert final >= m * k * 8
     assert peak <= 2 * final, f"reading took {peak} bytes for {final} bytes of arrays"
+
+
+def test_drop_and_user_features(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_text("id,a,b,y\n7,1,2,0\n8,3,4,1\n")
+    data = _files.read_dataset(path, label="y", drop=["id"])
+    np.testing.assert_array_equal(data.X, [[1, 2], [3, 4]])
+    assert data.features == ["a", "b"] and data.label == "y"
+    data = _files.read_dataset(path, label="y", features=["b", "id"], option="--features")
+    np.testing.assert_array_equal(data.X, [[2, 7], [4, 8]])
+    assert data.features == ["b", "id"] and data.codes.tolist() == [0, 1]
+    data = _files.read_dataset(path, label="y", features=["b", "a", "id"], drop=[], option="--features")
+    assert data.features == ["b", "a", "id"]
+    np.save(tmp_path / "d.npy", np.array([[7.0, 1, 2, 0], [8, 3, 4, 1]]))
+    data = _files.read_dataset(tmp_path / "d.npy", label="3", drop=["0"])  # .npy columns are named by index
+    assert data.features == ["1", "2"] and data.classes.tolist() == [0, 1]
+
+
+@pytest.mark.parametrize(
+    "label, features, drop, message",
+    [
+        ("y", ["a", "zz"], None, "--features: .*no column 'zz'"),
+        ("y", ["a", "a"], None, "--features: names the column 'a' twice"),
+        ("y", ["a", "y"], None, "--features: 'y' is the label column, not a feature"),
+        ("y", None, ["zz"], "--drop: .*no column 'zz'"),
+        ("y", None, ["y"], "--drop: 'y' is the label column, not a feature"),
+        ("y", None, ["a", "a"], "--drop: names the column 'a' twice"),
+        ("y", ["a", "b"], ["b"], "--features and --drop both name 'b'"),
+        ("y", None, ["id", "a", "b"], "--drop leaves no feature columns"),
+    ],
+)
+def test_bad_features_and_drop(tmp_path, label, features, drop, message):
+    path = tmp_path / "d.csv"
+    path.write_text("id,a,b,y\n7,1,2,0\n8,3,4,1\n")
+    with pytest.raises(ValueError, match=message):
+        _files.read_dataset(path, label=label, features=features, drop=drop, option="--features")
+
+
+def test_delimiters(tmp_path):
+    path = tmp_path / "d.tsv"
+    path.write_text('a\tb c\ty\n1.5\t2\t"x\ty"\n3\t4\tz\n')
+    data = _files.read_dataset(path, label="y", delimiter="\t")
+    np.testing.assert_array_equal(data.X, [[1.5, 2], [3, 4]])
+    assert data.features == ["a", "b c"] and data.classes.tolist() == ["x\ty", "z"]
+    (tmp_path / "d.ssv").write_text("a;b;y\n1,5;2;0\n")
+    with pytest.raises(ValueError, match=r"column 'a': '1,5' is not a number"):
+        _files.read_dataset(tmp_path / "d.ssv", label="y", delimiter=";")
+
+
+def test_write_table(tmp_path):
+    buf = io.StringIO()
+    _files.write_table(buf, ["a", "b;c"], [np.array([0.1, 1 / 3]), ["x", "y;z"]], delimiter=";")
+    assert buf.getvalue() == 'a;"b;c"\n0.1;x\n0.3333333333333333;"y;z"\n'
+    _files.write_table(tmp_path / "t.csv", ["p"], [np.array([1.0, 2.5], np.float32)])
+    assert (tmp_path / "t.csv").read_text() == "p\n1.0\n2.5\n"

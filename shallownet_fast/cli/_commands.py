@@ -5,21 +5,23 @@ exceptions (ValueError, OSError, ...) that :func:`shallownet_fast.cli.main`
 turns into one line on stderr.
 """
 
+import math
 import os
 import sys
 import time
+import warnings
 
 import numpy as np
 
-from .. import _modelfile, datasets, fast, reference
+from .. import _modelfile, _numerics, _validation, datasets, fast, reference
 from .._atomic import refuse_overwriting, same_file
-from .._labels import one_hot
 from .._progress import Progress
 from . import _files
 
 PROG = "shallownet-fast"
 COURSE_HIDDEN_SIZES = (1, 2, 3, 4, 5, 20, 50)
-TRAIN_CHUNK = 1000  # iterations per nn_model call in `train`, between two progress updates
+TRAIN_SOLVERS = (*_validation.ESTIMATOR_SOLVERS, "gd")
+PREDICT_BLOCK_ELEMENTS = 1 << 20  # predict's memory beyond the data: about this many numbers per block of rows
 IMPLEMENTATIONS = {"reference": reference, "fast": fast}
 
 
@@ -213,89 +215,217 @@ def _shown(classes):
     return ", ".join(texts) + (", ..." if len(classes) > 10 else "")
 
 
+# The options of train that apply to some solvers only, and those solvers.
+_SOLVER_OPTIONS = {
+    "batch_size": ("--batch-size", ("sgd", "adam")),
+    "learning_rate": ("--learning-rate", ("sgd", "gd")),
+    "learning_rate_init": ("--learning-rate-init", ("sgd", "adam", "gd")),
+    "early_stopping": ("--early-stopping", ("sgd", "adam", "gd")),
+    "n_iter_no_change": ("--n-iter-no-change", ("sgd", "adam", "gd")),
+}
+# The options of train that are the estimator's hyperparameters of the same name (None: its default).
+_ESTIMATOR_OPTIONS = (
+    "activation",
+    "solver",
+    "batch_size",
+    "learning_rate",
+    "learning_rate_init",
+    "max_iter",
+    "alpha",
+    "tol",
+    "n_iter_no_change",
+    "validation_fraction",
+)
+
+
+def _estimator_params(args):
+    """ShallowNetClassifier's hyperparameters from the options given (the others keep its defaults)."""
+    solver = args.solver or "adam"
+    for name, (option, solvers) in _SOLVER_OPTIONS.items():
+        if getattr(args, name) not in (None, False) and solver not in solvers:
+            raise ValueError(f"{option} does not apply to --solver {solver} (only to {', '.join(solvers)})")
+    if args.validation_fraction is not None and not args.early_stopping:
+        raise ValueError("--validation-fraction needs --early-stopping")
+    params = {k: getattr(args, k) for k in _ESTIMATOR_OPTIONS if getattr(args, k) is not None}
+    if args.hidden is not None:
+        params["hidden_layer_sizes"] = (args.hidden,)
+    params["early_stopping"] = args.early_stopping
+    params["random_state"] = args.seed
+    return params
+
+
+def _split(m, codes, n_classes, test_size, seed):
+    """(train rows, test rows, stratified): the held-out part, stratified when every class can be in both parts."""
+    if test_size == 0:
+        return np.arange(m), np.arange(0), False
+    n_test = math.ceil(test_size * m)
+    if m - n_test < 2:
+        raise ValueError(f"--test-size {test_size} leaves {m - n_test} of the {m} examples to train on")
+    counts = np.bincount(codes, minlength=n_classes)
+    stratified = counts.min() >= 2 and n_test >= n_classes and m - n_test >= n_classes
+    from sklearn.model_selection import train_test_split
+
+    train, test = train_test_split(
+        np.arange(m), test_size=n_test, random_state=seed, stratify=codes if stratified else None
+    )
+    return np.sort(train), np.sort(test), stratified
+
+
+def _confusion_matrix(truth, predicted, texts, label):
+    """The confusion matrix as lines of text: true classes in rows, predicted ones in columns."""
+    k = len(texts)
+    counts = np.bincount(truth * k + predicted, minlength=k * k).reshape(k, k)
+    corner = f"{label} \\ predicted"
+    rows = [[corner, *texts]] + [[t, *map(str, row)] for t, row in zip(texts, counts)]
+    widths = [max(len(r[j]) for r in rows) for j in range(k + 1)]
+    return [
+        "  ".join(cell.ljust(w) if j == 0 else cell.rjust(w) for j, (cell, w) in enumerate(zip(r, widths)))
+        for r in rows
+    ]
+
+
+class _EpochProgress:
+    """The estimator's callback: a progress display of the epochs on stderr (about ten plain lines).
+
+    The display starts at the first epoch's end, so that a fit refused before any epoch shows nothing.
+    """
+
+    def __init__(self, total, enabled, unit):
+        self.total, self.enabled, self.unit = total, enabled, unit
+        self.shown, self.calls, self.progress = 0, 0, None
+        self.every = max(1, total // 10)
+
+    def __call__(self, est):
+        if self.progress is None:
+            self.progress = Progress(
+                self.total, enabled=self.enabled, desc="training", unit=self.unit, stream=sys.stderr, rewrite=True
+            )
+        self.calls += 1
+        done = self.calls if est.solver == "lbfgs" else est.n_iter_  # lbfgs: called once per iteration
+        if done - self.shown >= self.every or done >= self.total:
+            # lbfgs publishes its loss curve at the end only.
+            loss = f"{est.loss_curve_[-1]:.6f}" if est.solver != "lbfgs" and est.loss_curve_ else None
+            self.progress.update(
+                done - self.shown,
+                postfix=None if loss is None else {"loss": loss},
+                line=lambda d, t: f"training: {d}/{t} {self.unit} ({d / t:.0%})" + (f", loss {loss}" if loss else ""),
+            )
+            self.shown = done
+        return False
+
+    def close(self):
+        if self.progress is not None:
+            self.progress.close()
+
+
+def _settings(p, unit):
+    """The training settings that apply to the solver, as one line of text."""
+    solver = p["solver"]
+    items = [f"{p['activation']} hidden layer", f"solver {solver}", f"at most {p['max_iter']} {unit}"]
+    if solver != "lbfgs":
+        schedule = f" ({p['learning_rate']})" if solver in ("sgd", "gd") else ""
+        items.append(f"learning rate {p['learning_rate_init']}{schedule}")
+    if solver in ("sgd", "adam"):
+        items.append(f"batch size {p['batch_size']}")
+    items.append(f"alpha {p['alpha']}")
+    if p["early_stopping"]:
+        items.append(f"early stopping (validation fraction {p['validation_fraction']})")
+    return ", ".join(items)
+
+
 def _train(args):
     _check_output_file(args.out, [("data", args.data)])
-    data = _files.read_dataset(args.data, label=args.label)
-    classes, y = data.classes, data.codes
+    params = _estimator_params(args)
+    try:
+        from ..estimators import ShallowNetClassifier
+    except ImportError as exc:
+        raise ImportError(f"train needs scikit-learn: {exc}") from None
+    from sklearn.exceptions import ConvergenceWarning
+
+    data = _files.read_dataset(
+        args.data,
+        label=args.label,
+        features=args.features,
+        drop=args.drop,
+        delimiter=args.delimiter,
+        option="--features",
+    )
+    classes, codes = data.classes, data.codes
     if len(classes) < 2:
         raise ValueError(
             f"{args.data}: the label column {data.label!r} has one class ({_files.class_text(classes[0])!r}); "
             "need two or more"
         )
     (m, n_x), n_y = data.X.shape, (1 if len(classes) == 2 else len(classes))
-    _check_memory(n_x, args.hidden, n_y, m, f"--hidden {args.hidden}")
-    mean, std = standardise(data.X)
-    X = np.ascontiguousarray(((data.X - mean) / std).T)  # (n_x, m): one example per column
+    n_h = params.get("hidden_layer_sizes", (100,))[0]
+    _check_memory(n_x, n_h, n_y, m, f"--hidden {n_h}")
+    train, test, stratified = _split(m, codes, len(classes), args.test_size, args.seed)
+    missing = np.setdiff1d(np.arange(len(classes)), codes[train])
+    if len(missing):
+        raise ValueError(
+            f"--test-size {args.test_size} leaves no example of the class {_files.class_text(classes[missing[0]])!r} "
+            "to train on (it has one example): give a smaller --test-size, or 0"
+        )
+    # Two copies of the data at most: the held-out rows and the training rows, standardised in place.
+    X_test, y_test = data.X[test], codes[test]
+    X_train, y_train = (data.X if len(test) == 0 else data.X[train]), classes[codes[train]]
     del data.X
-    Y = one_hot(y, len(classes))
+    mean, std = standardise(X_train)
+    X_train -= mean
+    X_train /= std
+    est = ShallowNetClassifier(**params)
+    settings = est.get_params()
+    unit = "iterations" if settings["solver"] == "lbfgs" else "epochs"
     print(
         f"{args.data}: {m} examples, {n_x} features, label {data.label!r} with {len(classes)} classes "
-        f"({_shown(classes)}); n_h = {args.hidden}, {args.iterations} iterations, learning rate {args.learning_rate}, "
-        f"{args.activation} hidden layer, seed {args.seed}",
+        f"({_shown(classes)}); training on {len(train)}"
+        + (f", testing on {len(test)} ({'stratified' if stratified else 'random'} split)" if len(test) else "")
+        + f"\nn_h = {n_h}, {_settings(settings, unit)}, seed {args.seed}",
         flush=True,
     )
-    params = fast.initialize_parameters(n_x, args.hidden, n_y, seed=args.seed)
-    progress = Progress(
-        args.iterations, enabled=not args.quiet, desc="training", unit="it", stream=sys.stderr, rewrite=True
-    )
+    progress = _EpochProgress(settings["max_iter"], not args.quiet, unit)
+    est.set_params(callback=progress)
     start = time.perf_counter()
     try:
-        for first in range(0, args.iterations, TRAIN_CHUNK):
-            count = min(TRAIN_CHUNK, args.iterations - first)
-            params = fast.nn_model(
-                X,
-                Y,
-                args.hidden,
-                count,
-                learning_rate=args.learning_rate,
-                activation=args.activation,
-                parameters=params,
-            )
-            A2, _ = fast.forward_propagation(X, params, activation=args.activation)
-            cost = float(fast.compute_cost(A2, Y))
-            progress.update(
-                count,
-                postfix={"cost": f"{cost:.6f}"},
-                line=lambda done, total, c=cost: (
-                    f"training: {done}/{total} iterations ({done / total:.0%}), cost {c:.6f}"
-                ),
-            )
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            est.fit(X_train, y_train)
+    except ValueError as exc:  # with early stopping: a validation split of too few examples
+        raise ValueError(f"--early-stopping: {exc}" if settings["early_stopping"] else str(exc)) from None
     finally:
         progress.close()
     elapsed = time.perf_counter() - start
-    A2, cache = fast.forward_propagation(X, params, activation=args.activation)
-    cost = float(fast.compute_cost(A2, Y))
-    predicted = _class_indices(cache["Z2"])
-    seed = args.seed if 0 <= args.seed < 2**32 else None
-    metadata = {
-        "params": {
-            "hidden_layer_sizes": [args.hidden],
-            "activation": args.activation,
-            "solver": "gd",
-            "learning_rate_init": args.learning_rate,
-            "max_iter": max(args.iterations, 1),
-            "random_state": seed,
-        },
-        "n_features_in": n_x,
-        "n_iter": args.iterations,
-        "t": args.iterations * m,
-        "loss": cost,
-        "loss_curve": [],
-        "best_loss": cost,
-        "no_improvement_count": 0,
-        "stop_reason": "max_iter",
-        "state_family": "momentum",
-        "state_t": 0,
-        "label": data.label,
-    }
-    model = {
-        **fold_standardisation(params, mean, std),
-        "classes": classes,
-        "metadata": metadata,
-        "columns": data.features,
-    }
+    est.set_params(callback=None)
+    if est.stop_reason_ == "interrupted":
+        raise KeyboardInterrupt
+    train_accuracy = est.score(X_train, y_train)
+    del X_train
+    # The network on raw features (see fold_standardisation); the estimator predicts with it from here.
+    fitted = {"W1": est.coefs_[0].T, "b1": est.intercepts_[0].reshape(-1, 1), "W2": est.coefs_[1].T}
+    folded = fold_standardisation(dict(fitted, b2=est.intercepts_[1].reshape(-1, 1)), mean, std)
+    est.coefs_ = [folded["W1"].T, folded["W2"].T]
+    est.intercepts_ = [folded["b1"].ravel(), folded["b2"].ravel()]
+    lines = [f"loss {est.loss_:.6f} after {est.n_iter_} {unit}, {elapsed:.2f} s"]
+    if any(issubclass(w.category, ConvergenceWarning) for w in caught):
+        lines[0] += f" (not converged: --max-iter {settings['max_iter']} reached)"
+    if settings["early_stopping"]:
+        lines[0] += f", best validation score {est.best_validation_score_:.2%}"
+    lines.append(f"training accuracy {train_accuracy:.2%}")
+    if len(test):  # predicted by the folded network on the raw features, as predict will
+        texts = [_files.class_text(c) for c in classes]
+        predicted = np.searchsorted(classes, est.predict(X_test))
+        accuracy = np.mean(predicted == y_test)
+        lines[-1] += f", test accuracy {accuracy:.2%} on {len(test)} held-out examples"
+        lines += ["confusion matrix of the held-out examples:"]
+        lines += ["  " + line for line in _confusion_matrix(y_test, predicted, texts, data.label)]
+    model = _modelfile.estimator_model(est)
+    # The optimizer's state belongs to the standardised problem, not to the folded network: none is stored
+    # (nor early stopping's best parameters, equal to the final ones), so that training a loaded model
+    # further on raw features starts its optimizer afresh, with zero moments.
+    model.update(state=None, best=None, columns=data.features)
+    model["metadata"].update(state_t=0, label=data.label)
     _modelfile.write(args.out, model)
-    print(f"cost {cost:.6f}, training accuracy {np.mean(predicted == y):.2%}, {elapsed:.2f} s")
+    print("\n".join(lines))
     print(f"wrote the model to {args.out}")
     return 0
 
@@ -303,9 +433,27 @@ def _train(args):
 # --------------------------------------------------------------- predict
 
 
+def _logits(params, X, activation):
+    """Z2 of shape (n_y, m) of the network on the rows of X, a block of about PREDICT_BLOCK_ELEMENTS at a time."""
+    (n_h, n_x), n_y = params["W1"].shape, params["W2"].shape[0]
+    Z2 = np.empty((n_y, X.shape[0]), params["W1"].dtype)
+    rows = max(1, PREDICT_BLOCK_ELEMENTS // (n_x + 2 * n_h + 4 * n_y))
+    for s in range(0, X.shape[0], rows):
+        XT = np.ascontiguousarray(X[s : s + rows].T, dtype=params["W1"].dtype)
+        Z2[:, s : s + rows] = fast.forward_propagation(XT, params, activation=activation)[1]["Z2"]
+    return Z2
+
+
 def _class_indices(Z2):
     """The predicted class of each column of the output layer's Z2 (as ShallowNetClassifier.predict)."""
     return (Z2[0] > 0).astype(np.intp) if Z2.shape[0] == 1 else Z2.argmax(axis=0)
+
+
+def _probabilities(Z2):
+    """The class probabilities, one row per class (as ShallowNetClassifier.predict_proba, transposed)."""
+    if Z2.shape[0] == 1:
+        return np.vstack([_numerics.sigmoid(-Z2[0]), _numerics.sigmoid(Z2[0])])
+    return _numerics.softmax(Z2)
 
 
 def _predict(args):
@@ -314,13 +462,28 @@ def _predict(args):
         _check_output_file(args.out, [("model", args.model), ("data", args.data)])
     model = _modelfile.read(args.model)
     meta = model["metadata"]
+    if meta["estimator"] == "regressor" or meta["multilabel"]:
+        what = "a regressor" if meta["estimator"] == "regressor" else "a multilabel classifier"
+        raise ValueError(f"{args.model}: holds {what}; predict takes a classifier of one label column")
     activation = meta["params"].get("activation", "relu")
     n_x = model["W1"].shape[1]
     features = model["columns"] or model["feature_names_in"]
     label = args.label if args.label is not None else meta["label"]
+    columns = {"drop": args.drop, "delimiter": args.delimiter}
+    if features is not None and args.features is not None:
+        if len(args.features) != n_x:
+            raise ValueError(
+                f"--features names {len(args.features)} columns; the model takes {n_x} ({', '.join(features)})"
+            )
+        features, columns["option"] = args.features, "--features"
+    elif features is not None and args.drop is not None:
+        needed = [c for c in args.drop if c in features]
+        if needed:
+            raise ValueError(f"--drop: the model takes the column {needed[0]!r}")
+        columns["drop"] = None  # columns the model does not read anyway
     if features is None:  # columns by position: every column of the file but the label column
         try:
-            data = _files.read_dataset(args.data, label=label)
+            data = _files.read_dataset(args.data, label=label, features=args.features, option="--features", **columns)
         except ValueError as exc:
             if label is not None or "is not a number" not in str(exc):
                 raise
@@ -329,16 +492,14 @@ def _predict(args):
             raise ValueError(
                 f"{args.data}: {data.X.shape[1]} feature columns"
                 + (f" besides the label column {data.label!r}" if data.label is not None else "")
-                + f"; the model takes {n_x} (and names none of them: give --label if one is the label)"
+                + f"; the model takes {n_x} (and names none of them: give --label if one is the label"
+                + ", or choose them with --features or --drop)"
             )
     else:
-        data = _files.read_dataset(args.data, label=label, features=features)
-    dtype = model["W1"].dtype
-    params = {k: model[k] for k in ("W1", "b1", "W2", "b2")}
-    X = np.ascontiguousarray(data.X.T, dtype=dtype)
+        data = _files.read_dataset(args.data, label=label, features=features, **columns)
+    Z2 = _logits({k: model[k] for k in ("W1", "b1", "W2", "b2")}, data.X, activation)
     del data.X
-    _, cache = fast.forward_propagation(X, params, activation=activation)
-    indices = _class_indices(cache["Z2"])
+    indices = _class_indices(Z2)
     texts = np.array([_files.class_text(c) for c in model["classes"]], dtype=str)
     names = texts[indices]
     summary = [f"{args.data}: predicted {len(names)} examples"]
@@ -347,14 +508,18 @@ def _predict(args):
     if data.codes is not None:
         truth = np.array([_files.class_text(c) for c in data.classes], dtype=str)[data.codes]
         summary.append(f"accuracy {np.mean(names == truth):.2%} against the column {data.label!r}")
-    header = meta["label"] if meta["label"] is not None else (label if label is not None else "label")
+    if args.proba:
+        headers, table = list(texts), list(_probabilities(Z2))
+    else:
+        header = meta["label"] if meta["label"] is not None else (label if label is not None else "label")
+        headers, table = [header], [names]
     if to_stdout:
-        _files.write_predictions(sys.stdout, header, names)
+        _files.write_table(sys.stdout, headers, table, args.delimiter)
         print("; ".join(summary), file=sys.stderr)
     else:
-        _files.write_predictions(args.out, header, names)
+        _files.write_table(args.out, headers, table, args.delimiter)
         print("; ".join(summary))
-        print(f"wrote the predictions to {args.out}")
+        print(f"wrote the {'probabilities' if args.proba else 'predictions'} to {args.out}")
     return 0
 
 

@@ -6,6 +6,10 @@ file (a 2-D numeric array, one example per row, its columns named by their
 indices).  Examples are rows in the files and columns in the network: the
 functions here return X of shape (m, n_features) and the caller transposes.
 
+Columns: by default every column but the label is a feature; ``features``
+(``--features``) chooses them by name, in order, and ``drop`` (``--drop``)
+leaves some out.  A CSV file's delimiter is any one character (``delimiter``).
+
 Labels: a label column whose every cell is a number holds numbers (``1`` and
 ``1.0`` are one class; classes are ints when every value is integral); any
 other label column holds text.  An empty label cell is an error.
@@ -26,7 +30,7 @@ import numpy as np
 from .._atomic import atomic_write
 from .._labels import encode_labels
 
-__all__ = ["Dataset", "class_text", "read_dataset", "read_npy_header", "write_predictions"]
+__all__ = ["Dataset", "class_text", "read_dataset", "read_npy_header", "write_predictions", "write_table"]
 
 _INT_EXACT = 2**53  # integral floats up to this are ints exactly
 
@@ -84,8 +88,13 @@ def _find_column(names, label, where):
     return j % len(names)
 
 
-def _select(names, label, features, where):
-    """(feature column indices, label column index or None)."""
+def _select(names, label, features, where, drop=None, option=None):
+    """(feature column indices, label column index or None).
+
+    `features` given by the user (`option` names its command-line option) must not hold the
+    label column; given by a model (`option` None), a label column among them is a feature.
+    `drop` (the --drop option) leaves columns out of the default or of `features`.
+    """
     j_label = None
     if label is not None:
         try:
@@ -95,15 +104,42 @@ def _select(names, label, features, where):
                 raise
     if features is None:
         cols = [j for j in range(len(names)) if j != j_label]
-    elif _is_npy(where) and len(names) == len(features):
+    elif option is None and _is_npy(where) and len(names) == len(features):
         cols, j_label = list(range(len(names))), None  # the array holds the features only
     else:
-        cols = [_find_column(names, str(f), where) for f in features]
+        cols = _columns(names, features, where, option)
         if j_label in cols:
+            if option is not None:
+                raise ValueError(f"{option}: {names[j_label]!r} is the label column, not a feature")
             j_label = None
+    if drop:
+        dropped = _columns(names, drop, where, "--drop")
+        if j_label in dropped:
+            raise ValueError(f"--drop: {names[j_label]!r} is the label column, not a feature")
+        if features is not None:
+            both = [names[j] for j in dropped if j in cols]
+            if both:
+                raise ValueError(f"{option or '--features'} and --drop both name {both[0]!r}")
+        cols = [j for j in cols if j not in dropped]
+        if not cols:
+            raise ValueError(f"--drop leaves no feature columns in {where} (columns: {', '.join(names)})")
     if not cols:
         raise ValueError(f"{where}: no feature columns (only the label column {names[j_label]!r})")
     return cols, j_label
+
+
+def _columns(names, wanted, where, option):
+    """The indices of the columns `wanted` (names or indices), each once."""
+    cols = []
+    for name in wanted:
+        try:
+            j = _find_column(names, str(name), where)
+        except ValueError as exc:
+            raise ValueError(f"{option}: {exc}" if option else str(exc)) from None
+        if j in cols:
+            raise ValueError(f"{option or where}: names the column {names[j]!r} twice")
+        cols.append(j)
+    return cols
 
 
 def _numeric_classes(values, where, column):
@@ -117,7 +153,7 @@ def _numeric_classes(values, where, column):
     return classes, codes
 
 
-def read_dataset(path, label=None, features=None):
+def read_dataset(path, label=None, features=None, *, drop=None, delimiter=",", option=None):
     """Features and labels of a data file.
 
     Parameters
@@ -129,8 +165,16 @@ def read_dataset(path, label=None, features=None):
         for .npy files an index is the only name).  None: no label column.
         When `features` is given, a label column absent from the file is no error.
     features : list of str, optional
-        The feature columns, by name.  Default: every column but the label.
-        For a .npy file with exactly as many columns, they are the features in order.
+        The feature columns, by name, in this order.  Default: every column but the label.
+        Given by a model (`option` None), a .npy file with exactly as many columns holds
+        them in order.
+    drop : list of str, optional
+        Columns left out of the features (by name).
+    delimiter : str, default ","
+        The CSV file's one-character delimiter (unused for .npy files).
+    option : str, optional
+        The command-line option `features` came from (named in errors); None when they
+        are a model's columns.
 
     Returns
     -------
@@ -141,14 +185,17 @@ def read_dataset(path, label=None, features=None):
     OSError
         When the file cannot be read.
     ValueError
-        When it is not a table of numbers with the columns asked for.
+        When it is not a table of numbers with the columns asked for, or `features`
+        or `drop` name unknown columns, the label column, a column twice, each other's
+        columns, or every column.
     """
     where = os.fspath(path)
     if os.path.isdir(where):
         raise ValueError(f"{where}: a directory, not a data file")
+    select = {"drop": drop, "option": option}
     if _is_npy(where):
-        return _read_npy(where, label, features)
-    return _read_csv(where, label, features)
+        return _read_npy(where, label, features, select)
+    return _read_csv(where, label, features, select, delimiter)
 
 
 # ---------------------------------------------------------------- .npy
@@ -183,12 +230,12 @@ def read_npy_header(f, where):
     return shape, dtype, fortran
 
 
-def _read_npy(where, label, features):
+def _read_npy(where, label, features, select):
     with open(where, "rb") as f:
         shape, _, _ = read_npy_header(f, where)
     a = np.load(where, mmap_mode="r", allow_pickle=False)  # size checked: no copy of the whole file
     names = [str(j) for j in range(shape[1])]
-    cols, j_label = _select(names, label, features, where)
+    cols, j_label = _select(names, label, features, where, **select)
     X = np.empty((shape[0], len(cols)), np.float64)
     for k, j in enumerate(cols):
         X[:, k] = a[:, j]
@@ -205,16 +252,16 @@ def _read_npy(where, label, features):
 # ---------------------------------------------------------------- CSV
 
 
-def _read_csv(where, label, features):
+def _read_csv(where, label, features, select, delimiter):
     with open(where, newline="", encoding="utf-8-sig") as f:
         try:
-            return _parse_csv(f, where, label, features)
+            return _parse_csv(f, where, label, features, select, delimiter)
         except (csv.Error, UnicodeDecodeError) as exc:
             raise ValueError(f"{where}: not a readable CSV file ({' '.join(str(exc).split())})") from None
 
 
-def _parse_csv(f, where, label, features):
-    reader = csv.reader(f)
+def _parse_csv(f, where, label, features, select, delimiter):
+    reader = csv.reader(f, delimiter=delimiter)
     names = None
     for row in reader:
         if any(cell.strip() for cell in row):
@@ -224,7 +271,7 @@ def _parse_csv(f, where, label, features):
         raise ValueError(f"{where}: empty file (a CSV file needs a header row of column names)")
     if len(set(names)) != len(names):
         raise ValueError(f"{where}: duplicate column names in the header {names}")
-    cols, j_label = _select(names, label, features, where)
+    cols, j_label = _select(names, label, features, where, **select)
     n = len(names)
     pick = operator.itemgetter(*cols) if len(cols) > 1 else (lambda row, j=cols[0]: (row[j],))
     values = array.array("d")
@@ -296,7 +343,7 @@ def _label_classes(texts, where, column):
 # ---------------------------------------------------------------- predictions
 
 
-def write_predictions(file, header, predictions):
+def write_predictions(file, header, predictions, delimiter=","):
     """Write predictions as a one-column CSV: a header, then one class per line.
 
     Parameters
@@ -306,15 +353,32 @@ def write_predictions(file, header, predictions):
     header : str
         The column's name.
     predictions : sequence of str of length m
+    delimiter : str, default ","
+    """
+    write_table(file, [header], [predictions], delimiter)
+
+
+def write_table(file, headers, columns, delimiter=","):
+    """Write columns as a CSV table: a header row, then one row per example.
+
+    Parameters
+    ----------
+    file : str, path-like or text file
+        A path (replaced atomically) or an open text file such as sys.stdout.
+    headers : sequence of str
+        The columns' names.
+    columns : sequence of sequences, each of length m
+        The cells, column by column (floats are written in full: ``repr``).
+    delimiter : str, default ","
     """
     if hasattr(file, "write"):
-        _write_column(file, header, predictions)
+        _write_rows(file, headers, columns, delimiter)
         return
     with atomic_write(file, "w", newline="", encoding="utf-8") as f:
-        _write_column(f, header, predictions)
+        _write_rows(f, headers, columns, delimiter)
 
 
-def _write_column(f, header, predictions):
-    writer = csv.writer(f, lineterminator="\n")
-    writer.writerow([header])
-    writer.writerows([p] for p in predictions)
+def _write_rows(f, headers, columns, delimiter):
+    writer = csv.writer(f, delimiter=delimiter, lineterminator="\n")
+    writer.writerow(headers)
+    writer.writerows(zip(*(c.tolist() if isinstance(c, np.ndarray) else c for c in columns)))
