@@ -18,6 +18,7 @@ import numpy as np
 
 from ._base import (
     _INSTALL_HINT,
+    SPARSE_FORMATS,
     BaseShallowNet,
     validate_data,
 )
@@ -358,7 +359,9 @@ class ShallowNetClassifier(ClassifierMixin, BaseShallowNet):
                 "classes must be passed on the first call to partial_fit (its arguments are MLPClassifier's: "
                 "partial_fit(X, y, sample_weight=None, classes=None); pass classes=... by name)"
             )
-        X, y = validate_data(self, X, y, dtype=(np.float64, np.float32), reset=first, multi_output=True)
+        X, y = validate_data(
+            self, X, y, accept_sparse=SPARSE_FORMATS, dtype=(np.float64, np.float32), reset=first, multi_output=True
+        )
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         check_classification_targets(y)
@@ -473,7 +476,7 @@ class ShallowNetClassifier(ClassifierMixin, BaseShallowNet):
 
     def _evaluate(self, XvT, y_val, sw_val, params):
         """Validation accuracy (subset accuracy for multilabel y) and cross-entropy (both sample-weighted)."""
-        Z = self._logits_T(XvT, params).T
+        Z = self._validation_logits_T(XvT, params).T
         w = np.ones(len(y_val)) if sw_val is None else np.asarray(sw_val, np.float64)
         if self._multilabel:
             right = np.all((Z > 0) == (y_val == 1), axis=1)
