@@ -212,6 +212,11 @@ class ShallowNetClassifier(ClassifierMixin, BaseShallowNet):
     The network keeps the dtype of the data it was initialised on: later
     warm-start or partial_fit data is converted to it.
 
+    **Sparse X.**  SciPy CSR and CSC matrices and arrays (other formats are
+    converted to CSR) in fit, partial_fit and the predictions, never made
+    dense: the first layer runs over the stored entries.  The model equals the
+    dense copy's to rounding.  NaN or infinite stored values are a ValueError.
+
     **Parameter checks.**  The parameters are declared in
     ``_parameter_constraints`` and checked at every call to fit and
     partial_fit; predict, predict_proba, predict_log_proba, decision_function
@@ -305,7 +310,7 @@ class ShallowNetClassifier(ClassifierMixin, BaseShallowNet):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
         y : array-like of shape (n_samples,)
             Labels of any kind (numbers, strings, booleans); at least two classes.
         sample_weight : array-like of shape (n_samples,) or None
@@ -337,7 +342,7 @@ class ShallowNetClassifier(ClassifierMixin, BaseShallowNet):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
         y : array-like of shape (n_samples,) or (n_samples, n_labels)
         sample_weight : array-like of shape (n_samples,) or None
         classes : array-like of shape (n_classes,) or None
@@ -500,7 +505,7 @@ class ShallowNetClassifier(ClassifierMixin, BaseShallowNet):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
 
         Returns
         -------
@@ -515,7 +520,7 @@ class ShallowNetClassifier(ClassifierMixin, BaseShallowNet):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
 
         Returns
         -------
@@ -533,7 +538,7 @@ class ShallowNetClassifier(ClassifierMixin, BaseShallowNet):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
 
         Returns
         -------
@@ -547,7 +552,7 @@ class ShallowNetClassifier(ClassifierMixin, BaseShallowNet):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
 
         Returns
         -------

@@ -148,7 +148,7 @@ class ShallowNetRegressor(RegressorMixin, BaseShallowNet):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Finite numeric targets.
         sample_weight : array-like of shape (n_samples,) or None
@@ -174,7 +174,7 @@ class ShallowNetRegressor(RegressorMixin, BaseShallowNet):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
         sample_weight : array-like of shape (n_samples,) or None
 
@@ -241,7 +241,7 @@ class ShallowNetRegressor(RegressorMixin, BaseShallowNet):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
 
         Returns
         -------
