@@ -96,7 +96,9 @@ class _EpochData:
     order: gathering 200 scattered columns from every one of n_x long rows,
     batch after batch, misses the cache on nearly every element, whereas
     copying whole rows of X (n_samples, n_x) reads contiguous memory.  Both
-    give the same batches in the same order.
+    give the same batches in the same order.  A sparse X is held as the CSC
+    transpose of one CSR copy of its entries (:func:`_as_csr`), from which the
+    engine takes each batch's rows itself.
     """
 
     def __init__(self, X, Y, sw, dtype, shuffled):
