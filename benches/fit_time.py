@@ -4,8 +4,8 @@
         [--threads default|1|2] [--reference] [--json results.json]
 
 The grid: classifier and regressor x solvers lbfgs, sgd, adam x three data sets
-(the flower, 400 x 2; 10 000 x 20; 5000 x 784, digits upsampled to 28 x 28 with
-noise), 100 hidden relu units, float64, alpha 1e-4, learning rate 0.001,
+(the flower, 400 x 2, 2 classes; 10 000 x 20, 3 classes; 5000 x 784, digits
+upsampled to 28 x 28 with noise, 10 classes), 100 hidden relu units, float64, alpha 1e-4, learning rate 0.001,
 batches of 200, tol=0 and a large n_iter_no_change so that every epoch (every
 lbfgs iteration) runs.  The classifier's targets are the data set's classes;
 the regressor's a noisy smooth function of X.  MLP and ours are built from the
@@ -60,16 +60,16 @@ def problems():
     rng = np.random.default_rng(0)
     X, Y = load_planar_dataset()
     X = X.T.copy()
-    yield "flower", "flower, 400 x 2 (2 classes)", X, Y.ravel(), _regression_target(X, rng)
+    yield "flower", "flower, 400 x 2", X, Y.ravel(), _regression_target(X, rng)
     X = rng.standard_normal((10_000, 20))
     w = rng.standard_normal((20, 3))
     y = np.argmax(np.tanh(X @ w) + 0.3 * rng.standard_normal((10_000, 3)), axis=1)
-    yield "10000x20", "10,000 x 20 (3 classes)", X, y, _regression_target(X, rng)
+    yield "10000x20", "10,000 x 20", X, y, _regression_target(X, rng)
     digits = load_digits()
     idx = rng.integers(0, len(digits.images), 5000)
     images = zoom(digits.images, (1, 3.5, 3.5), order=1)  # (1797, 28, 28)
     X = images[idx].reshape(5000, -1) / 16 + 0.05 * rng.standard_normal((5000, 784))
-    yield "5000x784", "5000 x 784, digits upsampled (10 classes)", X, digits.target[idx], _regression_target(X, rng)
+    yield "5000x784", "5000 x 784, digits upsampled", X, digits.target[idx], _regression_target(X, rng)
 
 
 def time_cell(makers, X, y, repeats):
