@@ -5,9 +5,9 @@
 
 The grid: classifier and regressor x solvers lbfgs, sgd, adam x three data sets
 (the flower, 400 x 2, 2 classes; 10 000 x 20, 3 classes; 5000 x 784, digits
-upsampled to 28 x 28 with noise, 10 classes), 100 hidden relu units, float64, alpha 1e-4, learning rate 0.001,
-batches of 200, tol=0 and a large n_iter_no_change so that every epoch (every
-lbfgs iteration) runs.  The classifier's targets are the data set's classes;
+upsampled to 28 x 28 with noise, 10 classes), 100 hidden relu units, float64,
+alpha 1e-4, learning rate 0.001, batches of 200, tol=0 and a large
+n_iter_no_change so that every epoch (every lbfgs iteration) runs.  The classifier's targets are the data set's classes;
 the regressor's a noisy smooth function of X.  MLP and ours are built from the
 same parameters (``ShallowNet*(**mlp.get_params())``).
 
