@@ -558,10 +558,6 @@ def test_bad_input():
         clf.fit(X, y, sample_weight=np.zeros(len(y)))
     with pytest.raises(ValueError, match="class"):  # weights leave a single class
         clf.fit(X, y, sample_weight=(y == 0).astype(float))
-    with pytest.raises(TypeError, match="[Ss]parse"):
-        import scipy.sparse
-
-        clf.fit(scipy.sparse.csr_matrix(X), y)
     assert not hasattr(clf, "coefs_")
     quiet_fit(clf, X, y)
     with pytest.raises(ValueError, match="features"):

@@ -223,7 +223,7 @@ def test_readme_estimator_examples_run_as_pasted(tmp_path):
     text = readme.read_text(encoding="utf-8")
     section = text[text.index("## The scikit-learn estimators") : text.index("### Parameters and what they do")]
     blocks = re.findall(r"```python\n(.*?)```", section, flags=re.S)
-    assert len(blocks) == 3
+    assert len(blocks) == 4
     import shallownet_fast
 
     root = str(Path(shallownet_fast.__file__).resolve().parents[1])  # where the imported package lives

@@ -251,3 +251,215 @@ def test_memory_is_bounded_by_the_entries_not_the_dense_size():
 
     # L-BFGS-B's own workspace: (2 * 10 + 5) vectors of the parameters' size, and a few copies
     assert peak_of(train) < 60 * size
+
+
+# ---------------------------------------------------------------- the estimators
+
+
+def _estimators():
+    from shallownet_fast import ShallowNetClassifier, ShallowNetRegressor
+
+    return ShallowNetClassifier, ShallowNetRegressor
+
+
+def estimator_data(kind, seed=7, m=120, n_x=12, dtype=np.float64, fmt="csr"):
+    """(sparse X, dense X, y): X as sparse_data makes it, y multiclass labels, binary, multilabel or two targets."""
+    X = sparse_data(seed, m, n_x, dtype, density=0.3, fmt=fmt)
+    D = X.toarray()
+    scores = D @ np.random.default_rng(seed).standard_normal((n_x, 3))
+    y = {
+        "multiclass": np.array(["a", "b", "c"])[scores.argmax(axis=1)],
+        "binary": (scores[:, 0] > 0).astype(int),
+        "multilabel": (scores > 0).astype(int),
+        "regression": scores[:, :2],
+    }[kind]
+    return X, D, y
+
+
+def fit_quietly(est, X, y, **kw):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return est.fit(X, y, **kw)
+
+
+def assert_same_fit(a, b, dtype):
+    """Two fitted estimators: the same history and parameters, to the table's rounding for `dtype`."""
+    assert a.n_iter_ == b.n_iter_ and a.t_ == b.t_
+    for k in range(2):
+        assert a.coefs_[k].dtype == b.coefs_[k].dtype == dtype
+        assert_close(a.coefs_[k], b.coefs_[k], dtype, err_msg=f"coefs_[{k}]")
+        assert_close(a.intercepts_[k], b.intercepts_[k], dtype, err_msg=f"intercepts_[{k}]")
+    assert_close(np.array(a.loss_curve_), np.array(b.loss_curve_), dtype, err_msg="loss_curve_")
+    if b.validation_scores_ is None:
+        assert a.validation_scores_ is None
+    else:
+        assert_close(np.array(a.validation_scores_), np.array(b.validation_scores_), dtype)
+        assert_close(np.array(a.validation_loss_curve_), np.array(b.validation_loss_curve_), dtype)
+
+
+def assert_same_predictions(est, X, D, dtype):
+    """Every prediction method on the sparse X equals the one on its dense copy D."""
+    methods = ["predict", "score"]
+    if hasattr(est, "classes_"):
+        methods += ["predict_proba", "predict_log_proba", "decision_function"]
+    y = est.predict(D)
+    for name in methods:
+        args = (y,) if name == "score" else ()
+        got, want = getattr(est, name)(X, *args), getattr(est, name)(D, *args)
+        if name not in ("predict", "score") or not hasattr(est, "classes_"):
+            assert np.asarray(got).dtype == np.asarray(want).dtype
+            assert_close(got, want, dtype, err_msg=name)
+        else:
+            np.testing.assert_array_equal(got, want, err_msg=name)
+
+
+@pytest.mark.parametrize("backend", ["fast", "reference"])
+@pytest.mark.parametrize("kind", ["multiclass", "regression"])
+@pytest.mark.parametrize("activation", ["identity", "logistic", "tanh", "relu", "leaky_relu"])
+@pytest.mark.parametrize("solver", ["sgd", "adam", "lbfgs", "gd"])
+def test_estimator_fit_sparse_equals_dense(backend, kind, activation, solver):
+    """fit on CSR X gives the model fit gives on its dense copy, and every prediction of CSR X equals the dense one."""
+    Classifier, Regressor = _estimators()
+    X, D, y = estimator_data(kind)
+    before = X.copy()
+    make = Classifier if kind == "multiclass" else Regressor
+    kw = dict(hidden_layer_sizes=(5,), activation=activation, solver=solver, batch_size=32, max_iter=4)
+    kw.update(learning_rate_init=0.05, random_state=1, backend=backend)
+    sparse, dense = fit_quietly(make(**kw), X, y), fit_quietly(make(**kw), D, y)
+    assert_same_fit(sparse, dense, np.float64)
+    assert_same_predictions(sparse, X, D, np.float64)
+    assert (X != before).nnz == 0 and X.has_sorted_indices == before.has_sorted_indices  # X is left alone
+
+
+@pytest.mark.parametrize("backend", ["fast", "reference"])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("fmt", ["csr", "csc", "csr_matrix", "csc_matrix", "coo", "csr_int64"])
+def test_estimator_formats_and_dtypes(backend, dtype, fmt):
+    """CSR and CSC arrays and matrices (and any other format, converted), int64 indices; float32 stays float32."""
+    Classifier, _ = _estimators()
+    X, D, y = estimator_data("multiclass", seed=8, dtype=dtype)
+    if fmt == "csr_int64":
+        X = sp.csr_array((X.data, X.indices.astype(np.int64), X.indptr.astype(np.int64)), shape=X.shape)
+        X.indices, X.indptr = X.indices.astype(np.int64), X.indptr.astype(np.int64)
+    elif fmt.endswith("_matrix"):
+        X = getattr(sp, fmt)(X)
+    else:
+        X = X.asformat(fmt)
+    kw = dict(hidden_layer_sizes=(4,), activation="tanh", solver="adam", batch_size=25, max_iter=3, random_state=2)
+    sparse = fit_quietly(Classifier(**kw, backend=backend), X, y)
+    dense = fit_quietly(Classifier(**kw, backend=backend), D, y)
+    assert_same_fit(sparse, dense, dtype)
+    assert_same_predictions(sparse, X, D, dtype)
+    assert sparse.predict_proba(X).dtype == dtype
+    # a float32 network predicts a float64 X in float64, as the dense path does
+    assert sparse.decision_function(X.astype(np.float64)).dtype == np.float64
+
+
+@pytest.mark.parametrize("backend", ["fast", "reference"])
+@pytest.mark.parametrize("kind", ["binary", "multilabel", "regression"])
+@pytest.mark.parametrize("fmt", ["csr", "csc"])
+@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
+def test_estimator_early_stopping_and_weights_sparse(backend, kind, fmt, solver):
+    """The validation split of a sparse X (stratified for two classes; lbfgs has none, as MLP's), and samples
+    of weight zero dropped."""
+    Classifier, Regressor = _estimators()
+    X, D, y = estimator_data(kind, seed=9, m=160, fmt=fmt)
+    sw = np.random.default_rng(9).uniform(0.5, 2, 160)
+    sw[::11] = 0
+    make = Regressor if kind == "regression" else Classifier
+    kw = dict(hidden_layer_sizes=(6,), activation="relu", max_iter=6, batch_size=20, learning_rate_init=0.02)
+    kw.update(early_stopping=True, validation_fraction=0.25, n_iter_no_change=2, random_state=4, backend=backend)
+    sparse = fit_quietly(make(**kw, solver=solver), X, y, sample_weight=sw)
+    dense = fit_quietly(make(**kw, solver=solver), D, y, sample_weight=sw)
+    if solver == "adam":
+        assert len(sparse.validation_scores_) == sparse.n_iter_ > 1
+    assert_same_fit(sparse, dense, np.float64)
+    assert_same_predictions(sparse, X, D, np.float64)
+
+
+@pytest.mark.parametrize("backend", ["fast", "reference"])
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_estimator_partial_fit_sparse_equals_dense(backend, solver):
+    Classifier, Regressor = _estimators()
+    X, D, y = estimator_data("multiclass", seed=10)
+    kw = dict(hidden_layer_sizes=(5,), solver=solver, batch_size=30, random_state=5, backend=backend)
+    sparse, dense = Classifier(**kw), Classifier(**kw)
+    for lo in (0, 60, 0):
+        sparse.partial_fit(X[lo : lo + 60], y[lo : lo + 60], classes=["a", "b", "c"])
+        dense.partial_fit(D[lo : lo + 60], y[lo : lo + 60], classes=["a", "b", "c"])
+    assert_same_fit(sparse, dense, np.float64)
+    X, D, y = estimator_data("regression", seed=10)
+    sparse, dense = Regressor(**kw).partial_fit(X, y), Regressor(**kw).partial_fit(D, y)
+    assert_same_fit(sparse.partial_fit(X, y), dense.partial_fit(D, y), np.float64)
+    assert_same_predictions(sparse, X, D, np.float64)
+
+
+@pytest.mark.parametrize("backend", ["fast", "reference"])
+def test_estimator_predicts_sparse_in_row_blocks(backend, monkeypatch):
+    """Predictions over many row blocks equal the dense ones (the reference backend's blocks are taken here)."""
+    from shallownet_fast.estimators import _base
+
+    Classifier, _ = _estimators()
+    X, D, y = estimator_data("multiclass", seed=11, m=200)
+    clf = fit_quietly(Classifier(hidden_layer_sizes=(5,), max_iter=3, random_state=6, backend=backend), X, y)
+    want = clf.predict_proba(D)
+    monkeypatch.setattr(_base, "_PREDICT_BLOCK_ELEMENTS", 1)
+    monkeypatch.setattr(_base, "_MIN_PREDICT_ROWS", 7)  # 29 blocks of 7 rows
+    assert_close(clf.predict_proba(X), want, np.float64)
+    assert_close(clf.predict_proba(X.tocsc()), want, np.float64)
+
+
+@pytest.mark.parametrize("backend", ["fast", "reference"])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_estimator_rejects_non_finite_stored_values(backend, bad):
+    Classifier, Regressor = _estimators()
+    X, D, y = estimator_data("multiclass", seed=12)
+    clf = fit_quietly(Classifier(hidden_layer_sizes=(3,), max_iter=2, random_state=0, backend=backend), X, y)
+    coefs = clf.coefs_[0].copy()
+    Xbad = X.copy()
+    Xbad.data[5] = bad
+    for call in (
+        lambda: clf.fit(Xbad, y),
+        lambda: clf.partial_fit(Xbad, y),
+        lambda: Regressor(backend=backend).fit(Xbad.tocsc(), y == "a"),
+        lambda: clf.predict(Xbad),
+        lambda: clf.predict_proba(Xbad.tocsc()),
+        lambda: clf.decision_function(Xbad),
+    ):
+        with pytest.raises(ValueError, match="NaN|infinity"):
+            call()
+    np.testing.assert_array_equal(clf.coefs_[0], coefs)  # the failed fit left the estimator as it was
+    with pytest.raises(ValueError, match="features"):
+        clf.predict(X[:, :5])
+
+
+@pytest.mark.parametrize("backend", ["fast", "reference"])
+def test_estimator_memory_is_bounded_by_the_entries_not_the_dense_size(backend):
+    """fit (adam with early stopping, lbfgs) and predict on X of 5000 x 200 000 (8 GB dense in float64) with
+    20 000 entries: a few times the network's size (4.8 MB), never X's dense size."""
+    Classifier, Regressor = _estimators()
+    m, n_x = 5000, 200_000
+    rng = np.random.default_rng(13)
+    X = sp.csr_array(
+        (rng.standard_normal(20_000), (rng.integers(0, m, 20_000), rng.integers(0, n_x, 20_000))), (m, n_x)
+    )
+    y = rng.integers(0, 2, m)
+    size = n_x * 3 * 8  # W1 of 3 hidden units in float64
+
+    def peak_of(run):
+        tracemalloc.start()
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                run()
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    kw = dict(hidden_layer_sizes=(3,), max_iter=2, random_state=0, backend=backend)
+    clf = Classifier(**kw, early_stopping=True, batch_size=1000)
+    # adam: the parameters, their two moments, the gradient and the initial draw
+    assert peak_of(lambda: clf.fit(X, y)) < 12 * size
+    assert peak_of(lambda: clf.predict_proba(X)) < 4 * size
+    # L-BFGS-B's own workspace: (2 * 10 + 5) vectors of the parameters' size, and a few copies
+    assert peak_of(lambda: Regressor(**kw, solver="lbfgs").fit(X, y.astype(float))) < 60 * size

@@ -27,6 +27,7 @@ from numbers import Integral, Real
 from typing import ClassVar
 
 import numpy as np
+import scipy.sparse as sp
 
 from .. import _minibatch, _numerics, _threads, _validation
 from .. import fast as _fast
@@ -61,6 +62,9 @@ except ImportError:  # pragma: no cover - scikit-learn < 1.6
 
 BACKENDS = ("fast", "reference")
 
+# The sparse formats X is taken in as they are (scikit-learn's check_array converts the others to CSR).
+SPARSE_FORMATS = ("csr", "csc")
+
 # Predictions run over row blocks of about this many array elements, so that
 # predicting on a memory map never holds more than a block of it in memory.
 _PREDICT_BLOCK_ELEMENTS = 1 << 20
@@ -79,6 +83,17 @@ _PREPERMUTE_MIN_ELEMENTS = 1 << 16
 _PREPERMUTE_BLOCK_ELEMENTS = 1 << 18
 
 
+def _as_csr(X, dtype):
+    """A scipy sparse X (m, n_x) as a CSR array of `dtype` with np.intp indices: the kernels' sparse form.
+
+    Made once per call, so that the engine's per-epoch conversion (fast._csr_arrays)
+    copies nothing; at most a copy of X's entries, never a dense array.  X is left alone.
+    """
+    out = sp.csr_array(X, dtype=dtype)  # a new object, sharing X's arrays where it can
+    out.indices, out.indptr = out.indices.astype(np.intp, copy=False), out.indptr.astype(np.intp, copy=False)
+    return out
+
+
 class _EpochData:
     """The training data as the engine takes it: one example per column, C-contiguous, in the network's dtype.
 
@@ -89,14 +104,18 @@ class _EpochData:
     order: gathering 200 scattered columns from every one of n_x long rows,
     batch after batch, misses the cache on nearly every element, whereas
     copying whole rows of X (n_samples, n_x) reads contiguous memory.  Both
-    give the same batches in the same order.
+    give the same batches in the same order.  A sparse X is held as the CSC
+    transpose of one CSR copy of its entries (:func:`_as_csr`), from which the
+    engine takes each batch's rows itself.
     """
 
     def __init__(self, X, Y, sw, dtype, shuffled):
         self.m, self.n_x = X.shape
         self.Y, self.sw = Y, sw
         self.mode = "natural"
-        if shuffled and X.size >= _PREPERMUTE_MIN_ELEMENTS:
+        if sp.issparse(X):  # (n_x, m) as the CSC transpose of a CSR X: the engine gathers the batches' rows
+            self.XT = _as_csr(X, dtype).T
+        elif shuffled and X.size >= _PREPERMUTE_MIN_ELEMENTS:
             src = X if X.dtype == dtype else X.astype(dtype)
             if src.flags.c_contiguous:
                 self.mode, self.rows = "rows", src
@@ -367,6 +386,11 @@ class BaseShallowNet(BaseEstimator):
     def __sklearn_is_fitted__(self):
         return hasattr(self, "coefs_")
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True  # CSR and CSC X in fit, partial_fit and the predictions
+        return tags
+
     # ------------------------------------------------------------ fit
 
     def _snapshot(self):
@@ -425,7 +449,7 @@ class BaseShallowNet(BaseEstimator):
             keep = sample_weight > 0
             X, y_codes, sample_weight = X[keep], y_codes[keep], sample_weight[keep]
         self._check_training_targets(y_codes)
-        XT = np.ascontiguousarray(X.T, dtype=dtype)
+        XT = _as_csr(X, dtype).T if sp.issparse(X) else np.ascontiguousarray(X.T, dtype=dtype)
         Y = self._targets(y_codes, dtype)
         sw = np.ones(XT.shape[1], dtype) if sample_weight is None else np.ascontiguousarray(sample_weight, dtype)
         callback = None if self.callback is None else (lambda *args: self.callback(self))
@@ -540,7 +564,8 @@ class BaseShallowNet(BaseEstimator):
         sw = np.ones(X.shape[0], dtype) if sample_weight is None else np.ascontiguousarray(sample_weight, dtype)
         data = _EpochData(X, Y, sw, dtype, shuffled)
         if self.early_stopping:
-            validation = (np.ascontiguousarray(X_val.T, dtype=dtype), y_val, sw_val)
+            XvT = _as_csr(X_val, dtype).T if sp.issparse(X_val) else np.ascontiguousarray(X_val.T, dtype=dtype)
+            validation = (XvT, y_val, sw_val)
         m = data.m
         if self.solver == "gd":
             batch_size = m
@@ -805,7 +830,9 @@ class BaseShallowNet(BaseEstimator):
             return out
         check_is_fitted(self)
         self._validate_hyperparameters(self._predict_parameters)
-        X = validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
+        X = validate_data(self, X, accept_sparse=SPARSE_FORMATS, dtype=(np.float64, np.float32), reset=False)
+        if sp.issparse(X):
+            return self._sparse_logits(X)
         params = self._current_parameters()
         dtype = np.float32 if (X.dtype == np.float32 and params["W1"].dtype == np.float32) else np.float64
         params = {k: a.astype(dtype, copy=False) for k, a in params.items()}
@@ -863,4 +890,42 @@ class BaseShallowNet(BaseEstimator):
         out = np.empty((m, n_y), dt)
         scratch = np.empty((1, _fast._core.predict_scratch(n_x, n_h, n_y, m, True)), dt)
         _PREDICT_ROWS[dt](X, W1, b1, W2, b2, _ACTIVATION_CODES[self.activation], _OUTPUT_CODES[output], out, scratch, m)
+        return out
+
+    def _validation_logits_T(self, XvT, params):
+        """Z2 (n_outputs, m) of the validation split XvT (n_features, m), dense or sparse."""
+        return self._sparse_logits_T(XvT, params) if sp.issparse(XvT) else self._logits_T(XvT, params)
+
+    def _sparse_logits_T(self, XT, params):
+        """Z2 (n_outputs, m) for a sparse XT (n_features, m), the transpose of a CSR X (:func:`_as_csr`).
+
+        The fast backend runs the compiled CSR kernel (fast._predict_csr); the reference backend
+        scipy's sparse product with W1 (_numerics.logits).  Neither densifies XT.
+        """
+        if self.backend == "fast":
+            return _fast._predict_csr(XT.T, params, activation=self.activation, output="identity")
+        return _numerics.logits(XT, params["W1"], params["b1"], params["W2"], params["b2"], self.activation)
+
+    def _sparse_logits(self, X):
+        """decision values (n_samples, n_outputs) of a validated scipy sparse X, never densified.
+
+        The dtype rule of _logits (float32 only for float32 X and a float32 network).
+        Memory: X's entries (one CSR copy at most) and one block of rows: the compiled
+        kernel blocks its columns itself; the reference backend takes row blocks here.
+        """
+        params = self._current_parameters()
+        dtype = np.float32 if (X.dtype == np.float32 and params["W1"].dtype == np.float32) else np.float64
+        params = {k: a.astype(dtype, copy=False) for k, a in params.items()}
+        X = _as_csr(X, dtype)
+        (n, n_x), (n_y, n_h) = X.shape, params["W2"].shape
+        n_threads = None if self.n_threads is None else int(self.n_threads)
+        if self.backend == "fast":
+            block = _threads.predict_block(n_h, n, np.dtype(dtype))
+            with _threads.prediction_blas(n_threads, n_x, n_h, n_y, block):
+                return np.ascontiguousarray(self._sparse_logits_T(X.T, params).T)
+        out = np.empty((n, n_y), dtype)
+        rows = max(_MIN_PREDICT_ROWS, _PREDICT_BLOCK_ELEMENTS // (2 * n_h + 4 * n_y))
+        with _threads.prediction_blas(n_threads, n_x, n_h, n_y, min(n, rows)):
+            for s in range(0, n, rows):
+                out[s : s + rows] = self._sparse_logits_T(X[s : s + rows].T, params).T
         return out

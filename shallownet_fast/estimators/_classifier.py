@@ -18,6 +18,7 @@ import numpy as np
 
 from ._base import (
     _INSTALL_HINT,
+    SPARSE_FORMATS,
     BaseShallowNet,
     validate_data,
 )
@@ -211,6 +212,11 @@ class ShallowNetClassifier(ClassifierMixin, BaseShallowNet):
     The network keeps the dtype of the data it was initialised on: later
     warm-start or partial_fit data is converted to it.
 
+    **Sparse X.**  SciPy CSR and CSC matrices and arrays (other formats are
+    converted to CSR) in fit, partial_fit and the predictions, never made
+    dense: the first layer runs over the stored entries.  The model equals the
+    dense copy's to rounding.  NaN or infinite stored values are a ValueError.
+
     **Parameter checks.**  The parameters are declared in
     ``_parameter_constraints`` and checked at every call to fit and
     partial_fit; predict, predict_proba, predict_log_proba, decision_function
@@ -304,7 +310,7 @@ class ShallowNetClassifier(ClassifierMixin, BaseShallowNet):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
         y : array-like of shape (n_samples,)
             Labels of any kind (numbers, strings, booleans); at least two classes.
         sample_weight : array-like of shape (n_samples,) or None
@@ -336,7 +342,7 @@ class ShallowNetClassifier(ClassifierMixin, BaseShallowNet):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
         y : array-like of shape (n_samples,) or (n_samples, n_labels)
         sample_weight : array-like of shape (n_samples,) or None
         classes : array-like of shape (n_classes,) or None
@@ -358,7 +364,9 @@ class ShallowNetClassifier(ClassifierMixin, BaseShallowNet):
                 "classes must be passed on the first call to partial_fit (its arguments are MLPClassifier's: "
                 "partial_fit(X, y, sample_weight=None, classes=None); pass classes=... by name)"
             )
-        X, y = validate_data(self, X, y, dtype=(np.float64, np.float32), reset=first, multi_output=True)
+        X, y = validate_data(
+            self, X, y, accept_sparse=SPARSE_FORMATS, dtype=(np.float64, np.float32), reset=first, multi_output=True
+        )
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         check_classification_targets(y)
@@ -473,7 +481,7 @@ class ShallowNetClassifier(ClassifierMixin, BaseShallowNet):
 
     def _evaluate(self, XvT, y_val, sw_val, params):
         """Validation accuracy (subset accuracy for multilabel y) and cross-entropy (both sample-weighted)."""
-        Z = self._logits_T(XvT, params).T
+        Z = self._validation_logits_T(XvT, params).T
         w = np.ones(len(y_val)) if sw_val is None else np.asarray(sw_val, np.float64)
         if self._multilabel:
             right = np.all((Z > 0) == (y_val == 1), axis=1)
@@ -497,7 +505,7 @@ class ShallowNetClassifier(ClassifierMixin, BaseShallowNet):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
 
         Returns
         -------
@@ -512,7 +520,7 @@ class ShallowNetClassifier(ClassifierMixin, BaseShallowNet):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
 
         Returns
         -------
@@ -530,7 +538,7 @@ class ShallowNetClassifier(ClassifierMixin, BaseShallowNet):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
 
         Returns
         -------
@@ -544,7 +552,7 @@ class ShallowNetClassifier(ClassifierMixin, BaseShallowNet):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
 
         Returns
         -------

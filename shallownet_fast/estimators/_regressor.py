@@ -15,6 +15,7 @@ import numpy as np
 
 from ._base import (
     _INSTALL_HINT,
+    SPARSE_FORMATS,
     BaseShallowNet,
     validate_data,
 )
@@ -147,7 +148,7 @@ class ShallowNetRegressor(RegressorMixin, BaseShallowNet):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Finite numeric targets.
         sample_weight : array-like of shape (n_samples,) or None
@@ -173,7 +174,7 @@ class ShallowNetRegressor(RegressorMixin, BaseShallowNet):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
         sample_weight : array-like of shape (n_samples,) or None
 
@@ -185,7 +186,16 @@ class ShallowNetRegressor(RegressorMixin, BaseShallowNet):
 
     def _validate_input(self, X, y, *, incremental, first, classes):
         """X as a float array, and y as a float array of shape (n_samples, n_outputs)."""
-        X, y = validate_data(self, X, y, dtype=(np.float64, np.float32), reset=first, multi_output=True, y_numeric=True)
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse=SPARSE_FORMATS,
+            dtype=(np.float64, np.float32),
+            reset=first,
+            multi_output=True,
+            y_numeric=True,
+        )
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         Y = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
@@ -214,7 +224,7 @@ class ShallowNetRegressor(RegressorMixin, BaseShallowNet):
 
     def _evaluate(self, XvT, y_val, sw_val, params):
         """Validation R^2 (scikit-learn's r2_score, sample-weighted) and squared error (halved, as the loss)."""
-        P = self._logits_T(XvT, params).T.astype(np.float64)
+        P = self._validation_logits_T(XvT, params).T.astype(np.float64)
         Y = np.asarray(y_val, dtype=np.float64)
         w = None if sw_val is None else np.asarray(sw_val, np.float64)
         if P.shape[1] == 1:
@@ -231,7 +241,7 @@ class ShallowNetRegressor(RegressorMixin, BaseShallowNet):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
 
         Returns
         -------
