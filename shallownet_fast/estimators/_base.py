@@ -832,7 +832,8 @@ class BaseShallowNet(BaseEstimator):
         self._validate_hyperparameters(self._predict_parameters)
         X = validate_data(self, X, accept_sparse=SPARSE_FORMATS, dtype=(np.float64, np.float32), reset=False)
         if sp.issparse(X):
-            return self._sparse_logits(X)
+            Z = self._sparse_logits(X)
+            return Z if output == "identity" else _numerics.output(Z.T, output).T
         params = self._current_parameters()
         dtype = np.float32 if (X.dtype == np.float32 and params["W1"].dtype == np.float32) else np.float64
         params = {k: a.astype(dtype, copy=False) for k, a in params.items()}
