@@ -126,7 +126,7 @@ def installed(module):
 
 # ---------------------------------------------------------------- peers (each imported on first use)
 
-_NUMBA_LOOP = []
+_NUMBA_LOOP: list = []  # the compiled loop, once made
 
 
 def numba_predict():
