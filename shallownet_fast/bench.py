@@ -441,7 +441,11 @@ def _peer_table(rows, missing):
 
 def add_arguments(parser):
     """The options of ``shallownet-fast bench`` on an argparse parser."""
-    parser.add_argument("--quick", action="store_true", help="smaller problems and 3 repeats (a few seconds)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="smaller problems and 3 repeats (seconds, plus the import of the peers installed)",
+    )
     parser.add_argument(
         "--workloads",
         metavar="LIST",
