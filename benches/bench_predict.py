@@ -1,10 +1,18 @@
-"""P1: prediction latency for 1, 64 and 10000 examples on the W1 and W3 networks (float64).
+"""P1: prediction latency for 1, 64 and 10000 examples on the W1 and W3 networks (float64); EST: the
+estimator's predict_proba against MLPClassifier's.
 
 The W1 network is the reference trained on the flower; the W3 network is a random 784-256-1 network
-with Xavier weights.  Each contender's labels are checked against the reference's (a label may differ
+with Xavier weights.  The contenders are the training ones plus a hand-written Numba loop and ONNX
+Runtime (1 thread).  Each contender's labels are checked against the reference's (a label may differ
 only where the reference's probability is within rounding of 0.5).
+
+EST: ShallowNetClassifier.predict_proba at default settings ("ours") and with n_threads=1 ("ours-1t"),
+and MLPClassifier's ("mlp"), all on the same fitted network (50 features, 64 tanh units, 3 classes,
+float64), for 1, 1000 and 100000 rows; every one's probabilities are checked against MLPClassifier's,
+and the tracemalloc peak of one call goes into extra_info.
 """
 
+import numpy as np
 import pytest
 
 pytest.importorskip("pytest_benchmark")
@@ -30,7 +38,7 @@ def networks():
     return get
 
 
-@pytest.mark.parametrize("name", B.CONTENDERS)
+@pytest.mark.parametrize("name", B.PREDICT_CONTENDERS)
 @pytest.mark.parametrize("m", B.PREDICT_SIZES)
 @pytest.mark.parametrize("net", ["W1", "W3"])
 def test_predict(benchmark, networks, smoke, contender, record, net, m, name):
@@ -48,3 +56,33 @@ def test_predict(benchmark, networks, smoke, contender, record, net, m, name):
     check = B.compare_predictions(params, X, labels)
     record(dtype="float64", threads=c.threads(), network=net, examples=m, calls_per_round=calls, **check)
     assert check["ok"], f"{name} predicts other labels than the reference: {check}"
+
+
+@pytest.fixture(scope="module")
+def estimators():
+    pytest.importorskip("sklearn")
+    return B.estimator_contenders()
+
+
+@pytest.mark.parametrize("name", ["ours", "ours-1t", "mlp"])
+@pytest.mark.parametrize("n", B.ESTIMATOR_ROWS)
+def test_estimator_predict_proba(benchmark, estimators, smoke, record, n, name):
+    predict_proba, threads = estimators[name]
+    X = B.estimator_rows(n)
+    benchmark.group = f"predict_proba EST, {n} rows, 50 features, 64 units, 3 classes, float64"
+    if smoke:
+        proba = benchmark(predict_proba, X)
+        calls = 1
+    else:
+        calls, seconds = B.calibrate(lambda: predict_proba(X), ROUND_TIME)
+        rounds = int(min(MAX_ROUNDS, max(MIN_ROUNDS, BENCH_TIME / (calls * seconds))))
+        proba = benchmark.pedantic(predict_proba, args=(X,), rounds=rounds, iterations=calls, warmup_rounds=1)
+    expected = estimators["mlp"][0](X)
+    _, peak = B.traced_peak(predict_proba, X)
+    err = float(np.max(np.abs(proba - expected)))
+    record(
+        dtype="float64", threads=threads, per=calls, rows=n, calls_per_round=calls, peak_bytes=peak, max_abs_diff=err
+    )
+    assert proba.shape == expected.shape and err <= B.TOLERANCES["float64"]["prob"], (
+        f"{name} gives other probabilities than MLPClassifier on the same network: max difference {err:.1e}"
+    )

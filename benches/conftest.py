@@ -61,12 +61,13 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(scope="session")
 def contender():
-    """contender(name): the contender; skips the test when its package (scikit-learn, torch) is absent."""
+    """contender(name): the contender; skips the test when a package it needs (scikit-learn, torch, numba,
+    onnx, onnxruntime) is absent."""
 
     def get(name):
         c = B.get_contender(name)
-        if c.requires:
-            pytest.importorskip(c.requires)
+        for module in c.requires:
+            pytest.importorskip(module)
         return c
 
     return get

@@ -10,7 +10,11 @@ What is measured (the workloads of the project's PERFORMANCE.md):
 - W1 "planar": the course's flower, n_x=2, n_h=4, m=400, learning rate 1.2 (float64);
 - W2 "medium": n_x=20, n_h=64, m=10000, learning rate 0.5 (float64);
 - W3 "wide": n_x=784, n_h=256, m=20000, learning rate 0.1 (float64 and float32);
-- P1: prediction latency for 1, 64 and 10000 examples on the W1 and W3 networks (float64);
+- P1: prediction latency for 1, 64 and 10000 examples on the W1 and W3 networks (float64), with a
+  hand-written Numba loop and ONNX Runtime (1 thread) among the contenders;
+- EST: ShallowNetClassifier.predict_proba (default settings and n_threads=1) against MLPClassifier's on
+  the same fitted network (50 features, 64 tanh units, 3 classes, float64), 1, 1000 and 100000 rows,
+  with the tracemalloc peak of each call;
 - SWEEP: reference vs fast over n_h in {4, 16, 64, 256} x m in {100, ..., 100000}, n_x=20;
 - MEM: peak memory of one ``nn_model`` call on W3, reference vs fast, each in a fresh process;
 - GIL: two Python threads each training its own W2 model vs the same two runs one after the other.
@@ -18,6 +22,8 @@ What is measured (the workloads of the project's PERFORMANCE.md):
 Training is timed as a fixed number of full-batch gradient steps from the same starting parameters, and
 reported per iteration.  Contenders: the NumPy reference, fast, scikit-learn's MLPClassifier (sgd, full
 batch, no momentum, no regularisation) and PyTorch with 1 and 2 intra-op threads (both skipped when not
+installed); for prediction also a hand-written Numba loop (``@njit``, plain loops, ``math.tanh``) and
+ONNX Runtime with one intra-op thread (both built by ``shallownet_fast.bench``, skipped when not
 installed).  The contenders run interleaved (each repeat runs every contender once, in a rotating order,
 so drift hits all alike, after a short pause that lets the previous contender's idle BLAS/OpenMP
 threads stop spinning); the table shows medians of the per-iteration times and medians of the ratios
@@ -29,10 +35,12 @@ on a shared 2-core machine that, more than anything, decides how trustworthy the
 The BLAS kernels in use are printed (threadpoolctl): OpenBLAS picks its kernel from the CPU unless
 OPENBLAS_CORETYPE says otherwise, and nothing here changes that variable.
 
-The peers (scikit-learn, torch, matplotlib, threadpoolctl) are optional and imported only when used.
+The peers (scikit-learn, torch, numba, onnx and onnxruntime, matplotlib, threadpoolctl) are optional and
+imported only when used.
 """
 
 import argparse
+import copy
 import datetime
 import gc
 import json
@@ -57,6 +65,8 @@ from shallownet_fast import datasets, fast, reference  # noqa: E402
 __all__ = [
     "WORKLOADS",
     "CONTENDERS",
+    "PREDICT_CONTENDERS",
+    "ESTIMATOR_ROWS",
     "Workload",
     "Problem",
     "make_problem",
@@ -65,6 +75,9 @@ __all__ = [
     "get_contender",
     "compare_parameters",
     "compare_predictions",
+    "estimator_contenders",
+    "estimator_rows",
+    "traced_peak",
     "two_trainings",
     "thread_ratio",
     "calibrate",
@@ -114,6 +127,7 @@ SWEEP_M = (100, 1000, 10000, 100000)
 SWEEP_N_X = 20
 SWEEP_LR = 0.5
 PREDICT_SIZES = (1, 64, 10000)
+ESTIMATOR_ROWS = (1, 1000, 100000)  # rows per predict_proba call in EST
 
 # Agreement with the reference.  `param` bounds max|P - P_ref| / max|P_ref - P_0| (the error relative to
 # how far the reference moved); `cost` bounds |cost - cost_ref|.  Contenders differ from the reference by
@@ -230,13 +244,13 @@ class Contender:
     """
 
     name = ""
-    requires: str | None = None  # a module that must be importable
+    requires: tuple = ()  # modules that must be importable
+    trains = True  # False: a prediction-only contender
 
     def available(self):
-        if self.requires is None:
-            return True
         try:
-            __import__(self.requires)
+            for module in self.requires:
+                __import__(module)
         except ImportError:
             return False
         return True
@@ -320,7 +334,7 @@ class SklearnMLP(Contender):
     """
 
     name = "sklearn"
-    requires = "sklearn"
+    requires = ("sklearn",)
 
     def _model(self, problem, params, k):
         from sklearn.exceptions import ConvergenceWarning
@@ -384,7 +398,7 @@ class SklearnMLP(Contender):
 class Torch(Contender):
     """PyTorch: nn.Linear, nn.Tanh, nn.Linear, BCEWithLogitsLoss, torch.optim.SGD on the full batch."""
 
-    requires = "torch"
+    requires = ("torch",)
 
     def __init__(self, n_threads):
         self.n_threads = n_threads
@@ -469,7 +483,7 @@ class TorchProcess(Contender):
     worker, so the pipe is not in them.
     """
 
-    requires = "torch"
+    requires = ("torch",)
 
     def __init__(self, n_threads):
         import multiprocessing
@@ -582,7 +596,51 @@ def _torch_worker(conn, n_threads):
             conn.send((False, f"{type(exc).__name__}: {exc}"))
 
 
-CONTENDERS = ("reference", "fast", "sklearn", "torch-1t", "torch-2t")
+class NumbaLoop(Contender):
+    """A hand-written Numba loop over the network (``shallownet_fast.bench.numba_predict``): prediction only."""
+
+    name = "numba"
+    requires = ("numba",)
+    trains = False
+
+    def threads(self):
+        return "1 (njit, plain loops)"
+
+    def setup_predict(self, params, X):
+        from shallownet_fast import bench
+
+        loop = bench.numba_predict()
+        args = (X, params["W1"], params["b1"], params["W2"], params["b2"])
+        loop(*args)  # compiled here for these types, not in the timing
+        return loop, args
+
+    def predict(self, state):
+        loop, args = state
+        return loop(*args)
+
+
+class OnnxRuntime(Contender):
+    """ONNX Runtime, 1 intra-op thread, on the graph of ``shallownet_fast.bench.onnx_predict``: prediction only."""
+
+    name = "onnxruntime"
+    requires = ("onnx", "onnxruntime")
+    trains = False
+
+    def threads(self):
+        return "1 intra-op, 1 inter-op"
+
+    def setup_predict(self, params, X):
+        from shallownet_fast import bench
+
+        return bench.onnx_predict(params), X
+
+    def predict(self, state):
+        run, X = state
+        return run(X)
+
+
+CONTENDERS = ("reference", "fast", "sklearn", "torch-1t", "torch-2t")  # training (and prediction)
+PREDICT_CONTENDERS = CONTENDERS + ("numba", "onnxruntime")
 
 
 def get_contender(name):
@@ -592,7 +650,42 @@ def get_contender(name):
         "sklearn": SklearnMLP,
         "torch-1t": lambda: Torch(1),
         "torch-2t": lambda: Torch(2),
+        "numba": NumbaLoop,
+        "onnxruntime": OnnxRuntime,
     }[name]()
+
+
+def estimator_contenders():
+    """name -> (predict_proba, threads) of the EST contenders, all holding the same fitted network.
+
+    ``ours``: ShallowNetClassifier at default settings; ``ours-1t``: the same model with n_threads=1;
+    ``mlp``: MLPClassifier (see ``shallownet_fast.bench.estimator_pair``).  Needs scikit-learn.
+    """
+    net, mlp = _bench.estimator_pair()
+    net1 = copy.deepcopy(net).set_params(n_threads=1)
+    return {
+        "ours": (net.predict_proba, "n_threads=None"),
+        "ours-1t": (net1.predict_proba, "n_threads=1"),
+        "mlp": (mlp.predict_proba, f"BLAS {_blas_threads()}"),
+    }
+
+
+def traced_peak(fn, *args):
+    """(result, bytes): fn(*args) and the tracemalloc peak of the call above what was traced before it.
+
+    NumPy reports its array data to tracemalloc; memory a BLAS allocates for itself is not counted.
+    """
+    import tracemalloc
+
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        out = fn(*args)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    return out, peak - before
 
 
 # ------------------------------------------------------------------ checks
@@ -670,6 +763,7 @@ def _blas_threads():
 
 
 cpu_model = _bench.cpu_model
+estimator_rows = _bench.estimator_rows
 
 
 def _version(module):
@@ -984,6 +1078,10 @@ def _fmt_time(s):
     return f"{s:.3f} s"
 
 
+def _fmt_bytes(n):
+    return f"{n / 2**20:.2f} MiB" if n >= 2**20 else f"{n / 2**10:.1f} KiB"
+
+
 def _fmt_ratio(x):
     return "-" if x is None or x != x else f"{x:.2f}x"
 
@@ -995,7 +1093,7 @@ def _log(msg):
 def _available_contenders():
     """The report's contenders (torch in worker processes, one per thread count) and the missing ones."""
     out, missing = [], []
-    for name in CONTENDERS:
+    for name in PREDICT_CONTENDERS:
         c = get_contender(name)
         if not c.available():
             missing.append(name)
@@ -1008,6 +1106,7 @@ def _available_contenders():
 
 def _training_section(selected, quick, repeats, contenders):
     rows = []
+    trainers = [c for c in contenders if c.trains]
     for wname in ("W1", "W2", "W3"):
         if wname not in selected:
             continue
@@ -1016,9 +1115,9 @@ def _training_section(selected, quick, repeats, contenders):
         for dt in w.dtypes:
             _log(f"training {wname} {dt}: {k} iterations x {repeats} repeats")
             problem = make_problem(wname, dt)
-            times, last = time_training(problem, contenders, k, repeats, warmup_k=max(1, k // 10))
+            times, last = time_training(problem, trainers, k, repeats, warmup_k=max(1, k // 10))
             vs_ref, vs_fast = _ratios(times, "reference"), _ratios(times, "fast")
-            for c in contenders:
+            for c in trainers:
                 check = compare_parameters(problem, c.parameters(last[c.name]), k)
                 rows.append(
                     {
@@ -1071,6 +1170,55 @@ def _predict_section(quick, repeats, contenders):
                         "check": check,
                     }
                 )
+    return rows
+
+
+class _Function(Contender):
+    """A zero-argument call as a contender of time_calls (its state is the call)."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def predict(self, state):
+        return state()
+
+
+def _estimator_section(quick, repeats):
+    """EST: predict_proba of ours (default, n_threads=1) and MLPClassifier on the same network, interleaved."""
+    rows = []
+    target = 0.005 if quick else 0.02
+    contenders = estimator_contenders()
+    mlp = contenders["mlp"][0]
+    for n in ESTIMATOR_ROWS:
+        _log(f"estimator predict_proba, {n} rows")
+        X = estimator_rows(n)
+        expected = mlp(X)
+        entries = {name: (_Function(name), lambda f=f, X=X: f(X)) for name, (f, _) in contenders.items()}
+        times, calls = time_calls(entries, repeats, target)
+        vs_mlp = _ratios(times, "mlp")
+        vs_1t = _ratios(times, "ours-1t")
+        for name, (f, threads) in contenders.items():
+            proba, peak = traced_peak(f, X)
+            err = float(np.max(np.abs(proba - expected)))
+            rows.append(
+                {
+                    "section": "estimator",
+                    "rows": n,
+                    "contender": name,
+                    "threads": threads,
+                    "calls": calls[name],
+                    "repeats": repeats,
+                    "median_s": _median(times[name]),
+                    "times_s": times[name],
+                    "vs_mlp": vs_mlp[name],
+                    "vs_ours_1t": vs_1t[name],
+                    "peak_bytes": peak,
+                    "input_bytes": X.nbytes,
+                    "output_bytes": proba.nbytes,
+                    "max_abs_diff": err,
+                    "ok": bool(proba.shape == expected.shape and err <= TOLERANCES["float64"]["prob"]),
+                }
+            )
     return rows
 
 
@@ -1142,7 +1290,7 @@ def _gil_section(quick, repeats):
     return rows
 
 
-def _targets(train, predict, sweep, gil):
+def _targets(train, predict, sweep, gil, estimator=()):
     def ratio(section, workload, dtype, contender, key="vs_reference"):
         for row in section:
             if row["workload"] == workload and row["dtype"] == dtype and row["contender"] == contender:
@@ -1186,6 +1334,34 @@ def _targets(train, predict, sweep, gil):
         ratio(predict, "P1 W3 m=10000", "float64", "fast"),
         1.5,
     )
+    for m in PREDICT_SIZES:
+        wl = f"P1 W1 m={m}"
+        for peer, what in (
+            ("numba", "the Numba loop"),
+            ("onnxruntime", "ONNX Runtime"),
+            ("torch-1t", "torch 1 thread"),
+        ):
+            if m != 1 and peer == "numba":
+                continue
+            r = ratio(predict, wl, "float64", peer, key="vs_fast")
+            verb = "at least as fast as" if peer == "numba" else "faster than"
+            target(f"{wl}: fast {verb} {what} (t_{peer} / t_fast)", None if r is None else 1 / r, 1)
+
+    def est(n, name, key):
+        return next((r[key] for r in estimator if r["rows"] == n and r["contender"] == name), None)
+
+    for n, at_least in zip(ESTIMATOR_ROWS, (10, 1.5, 1.5)):
+        target(
+            f"EST {n} row{'s' if n > 1 else ''}: predict_proba >= {at_least}x MLPClassifier's (t_mlp / t_ours)",
+            est(n, "ours", "vs_mlp"),
+            at_least,
+        )
+    for n in ESTIMATOR_ROWS[1:]:
+        target(
+            f"EST {n} rows: default settings not slower than n_threads=1 (t_1t / t_default, 5% allowed for noise)",
+            est(n, "ours", "vs_ours_1t"),
+            0.95,
+        )
     if sweep:
         worst = min(sweep, key=lambda r: r["fast_vs_reference"])
         target(
@@ -1276,6 +1452,33 @@ def _markdown(report):
                 f"{_fmt_ratio(r['vs_reference'])} | {_fmt_ratio(r['vs_fast'])} | {agree} |"
             )
         lines.append("")
+    if report.get("estimator"):
+        lines += [
+            "## Estimator prediction: predict_proba against MLPClassifier on the same fitted network",
+            "",
+            "50 features, 64 tanh hidden units, 3 classes (softmax), float64, C-contiguous rows. ours: "
+            "ShallowNetClassifier; mlp: MLPClassifier holding copies of its coefs_ and intercepts_. "
+            "mlp / this: median of the per-repeat ratios t_mlp / t_this; peak: tracemalloc peak of one call "
+            "above what was traced before it (NumPy's arrays, output included; not BLAS's own buffers).",
+            "",
+            "| rows | contender | threads | per call | mlp / this | 1t / this | peak memory | agrees |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for r in report["estimator"]:
+            agree = "yes" if r["ok"] else f"NO (max diff {r['max_abs_diff']:.1e})"
+            lines.append(
+                f"| {r['rows']} | {r['contender']} | {r['threads']} | {_fmt_time(r['median_s'])} | "
+                f"{_fmt_ratio(r['vs_mlp'])} | {_fmt_ratio(r['vs_ours_1t'])} | {_fmt_bytes(r['peak_bytes'])} | {agree} |"
+            )
+        n = ESTIMATOR_ROWS[-1]
+        sizes = next((r for r in report["estimator"] if r["rows"] == n), None)
+        if sizes:
+            lines += [
+                "",
+                f"At {n} rows the input is {_fmt_bytes(sizes['input_bytes'])} and the output "
+                f"{_fmt_bytes(sizes['output_bytes'])}.",
+            ]
+        lines.append("")
     if report["sweep"]:
         ms = sorted({x["m"] for x in report["sweep"]})
         lines += [
@@ -1353,7 +1556,7 @@ def _plot(report, path):
         return None
     fig = Figure(figsize=(6.5 * len(panels), 5), layout="constrained")
     FigureCanvasAgg(fig)
-    names = [n for n in CONTENDERS if any(r["contender"] == n for r in train + pred)]
+    names = [n for n in PREDICT_CONTENDERS if any(r["contender"] == n for r in train + pred)]
     for ax, (kind, rows) in zip(fig.subplots(1, len(panels), squeeze=False)[0], panels):
         if kind == "sweep":
             for n_h in SWEEP_N_H:
@@ -1393,7 +1596,7 @@ def _plot(report, path):
     return path
 
 
-SECTIONS = ("W1", "W2", "W3", "P1", "SWEEP", "MEM", "GIL")
+SECTIONS = ("W1", "W2", "W3", "P1", "EST", "SWEEP", "MEM", "GIL")
 REPRODUCE = "python benches/report.py --out DIR"
 
 
@@ -1415,6 +1618,8 @@ def run_report(out_dir=None, quick=False, workloads=None, repeat=None, stream=No
     contenders, missing = [], []
     if set(selected) & {"W1", "W2", "W3", "P1"}:
         contenders, missing = _available_contenders()
+    if "EST" in selected and not _has("sklearn"):
+        missing.append("sklearn (EST)")
     try:
         machine = machine_info()
         machine["torch_workers"] = [
@@ -1436,6 +1641,9 @@ def run_report(out_dir=None, quick=False, workloads=None, repeat=None, stream=No
             lambda: _training_section(selected, quick, repeats, contenders),
         )
         pred = section("P1", "P1" in selected, lambda: _predict_section(quick, repeats, contenders))
+        estimator = section(
+            "estimator", "EST" in selected and _has("sklearn"), lambda: _estimator_section(quick, repeats)
+        )
         sweep = section("sweep", "SWEEP" in selected, lambda: _sweep_section(quick, repeats))
         memory = section(
             "memory", "MEM" in selected and sys.platform.startswith("linux"), lambda: _memory_section(quick)
@@ -1454,7 +1662,8 @@ def run_report(out_dir=None, quick=False, workloads=None, repeat=None, stream=No
         "sweep": sweep,
         "memory": memory,
         "gil": gil,
-        "targets": _targets(train, pred, sweep, gil),
+        "estimator": estimator,
+        "targets": _targets(train, pred, sweep, gil, estimator),
         "section_seconds": seconds,
     }
     report["elapsed_s"] = time.perf_counter() - start
