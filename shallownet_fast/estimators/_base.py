@@ -854,9 +854,11 @@ class BaseShallowNet(BaseEstimator):
         The plain case: a fitted estimator (backend "fast", valid prediction
         parameters, fitted without feature names) and X a C-contiguous 2-D
         ndarray of its parameters' float dtype with n_features_in_ columns, all
-        finite, a few rows (one block, BLAS on this thread).  Every check the
-        general path makes is made here, the cheap way; anything else returns
-        None and takes the general path, which raises where it must.
+        finite.  Every check the general path makes is made here, the cheap way
+        (scikit-learn's validation costs about 100 us a call); anything else
+        returns None and takes the general path, which raises where it must.
+        A few rows (one block, BLAS on this thread) take one call into the
+        kernels; more go through fast._predict_rows and the thread policy.
         """
         state = self.__dict__
         if type(X) is not np.ndarray or X.ndim != 2 or "feature_names_in_" in state:
@@ -886,8 +888,11 @@ class BaseShallowNet(BaseEstimator):
         # copied here (n_x n_h + n_h n_y elements)
         W1, W2 = _contiguous(W1), _contiguous(W2)
         (m, n_x), (n_y, n_h) = X.shape, W2.shape
-        if m == 0 or m * n_x * n_h > _threads.SMALL_PREDICTION_WORK or not _fast._core.all_finite(X):
+        if m == 0 or not _fast._core.all_finite(X):
             return None
+        if m * n_x * n_h > _threads.SMALL_PREDICTION_WORK:  # several blocks: the thread policy's
+            params = {"W1": W1, "b1": b1, "W2": W2, "b2": b2}
+            return _predict_rows(X, params, activation=self.activation, output=output, n_threads=n_threads)
         out = np.empty((m, n_y), dt)
         scratch = np.empty((1, _fast._core.predict_scratch(n_x, n_h, n_y, m, True)), dt)
         _PREDICT_ROWS[dt](X, W1, b1, W2, b2, _ACTIVATION_CODES[self.activation], _OUTPUT_CODES[output], out, scratch, m)
