@@ -150,7 +150,8 @@ _SMALL_PREDICTION = _threads.SMALL_PREDICTION_WORK
 def predict(parameters, X, *, activation="tanh"):
     # A few examples of the common case (plain C-contiguous arrays of one dtype, finite): one compiled
     # call that checks them and gives the labels the general path below would give.
-    labels = _predict_labels(parameters, X, activation, _SMALL_PREDICTION)
+    # (each size is at most the product, so none exceeds the kernels' limit either)
+    labels = _predict_labels(parameters, X, activation, min(_SMALL_PREDICTION, _validation._KERNEL_MAX_DIM))
     if labels is not None:
         return labels
     X, W1, b1, W2, b2 = _checks.check_forward_inputs(X, parameters, activation)

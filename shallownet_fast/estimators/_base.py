@@ -890,7 +890,7 @@ class BaseShallowNet(BaseEstimator):
         (m, n_x), (n_y, n_h) = X.shape, W2.shape
         if m == 0 or not _fast._core.all_finite(X):
             return None
-        if m * n_x * n_h > _threads.SMALL_PREDICTION_WORK:  # several blocks: the thread policy's
+        if m * n_x * n_h > min(_threads.SMALL_PREDICTION_WORK, _validation._KERNEL_MAX_DIM):  # the general way
             params = {"W1": W1, "b1": b1, "W2": W2, "b2": b2}
             return _predict_rows(X, params, activation=self.activation, output=output, n_threads=n_threads)
         out = np.empty((m, n_y), dt)
