@@ -794,7 +794,7 @@ def machine_info():
         "python": platform.python_version(),
         "versions": {m: _version(m) for m in ("numpy", "scipy", "sklearn", "torch", "threadpoolctl")},
         "shallownet_fast_kernels": _kernel_variant(),
-        "openmp_enabled": _openmp_enabled(),
+        "team_enabled": _team_enabled(),
         "blas": blas_info(),
         "environment": {k: os.environ.get(k) for k in env_keys},
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -829,11 +829,11 @@ def _loadavg():
         return None
 
 
-def _openmp_enabled():
+def _team_enabled():
     try:
         from shallownet_fast import _core
 
-        return bool(_core.openmp_enabled())
+        return bool(_core.team_enabled())
     except Exception:
         return None
 
@@ -1386,7 +1386,7 @@ def _markdown(report):
         f"at the end {report['load_average_end']}",
         f"- CPU: {mi['cpu']}, {mi['cores']} cores ({mi['usable_cores']} usable); {mi['platform']}",
         f"- Python {mi['python']}; " + ", ".join(f"{k} {v}" for k, v in mi["versions"].items() if v),
-        f"- shallownet_fast kernels: {mi['shallownet_fast_kernels']}, OpenMP: {mi['openmp_enabled']}",
+        f"- shallownet_fast kernels: {mi['shallownet_fast_kernels']}, thread team: {mi['team_enabled']}",
         "- environment: " + ", ".join(f"{k}={'unset' if v is None else v}" for k, v in mi["environment"].items()),
         "- BLAS and OpenMP libraries in use (threadpoolctl):",
     ]

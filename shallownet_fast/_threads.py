@@ -179,11 +179,14 @@ _OPENBLAS_SINGLE_THREAD_MNK = 65536 * 4
 # fast.predict takes its one-call latency path up to this size of the first product (n_h n_x m): no
 # BLAS thread to keep off, one block.
 SMALL_PREDICTION_WORK = _OPENBLAS_SINGLE_THREAD_MNK
-# With products too large for a team's block under that size (n_h * n_x > 4096 / 64 columns), a team
-# still runs, its members computing the products in pieces under it: on W3 (784 x 256, 20 000 examples,
-# float32, 2 cores, busy machine) 1.68 s against 2.34 s for the serial kernel with BLAS on 2 threads
-# (medians of 3 interleaved runs of 2 iterations); False: the serial kernel with BLAS's threads.
-_TEAM_IN_PIECES = True
+# With products too large for a team's block under that size (n_h * n_x > 4096 / 64 columns), a call
+# that may use several threads runs the serial kernel and gives its products to BLAS whole, on the
+# threads the process gives BLAS (False), or runs a team whose members compute the products in pieces
+# under the size (True).  On W3 (784 x 256, 20 000 examples, 2 cores, AVX-512, OpenBLAS 0.3.30, quiet
+# machine, medians of 5-7 interleaved runs of 3 iterations): pieces 406 ms an iteration against 204 ms
+# (float64), 154-158 ms against 111-128 ms (float32).  (On a busy machine the pieces had won, 1.68 s
+# against 2.34 s in float32: BLAS's own threads suffer most from other processes.)
+_TEAM_IN_PIECES = False
 
 
 @functools.lru_cache(maxsize=1)
@@ -279,10 +282,11 @@ def prediction_plan(n_threads, n_x, n_h, n_y, m, dtype, kernels):
     The policy of training_plan: n_threads None is one thread below
     _THREADED_MIN_FLOPS of work, default_threads() above; several threads make a
     team of the kernels' own threads, each running BLAS on itself alone, with
-    blocks whose products stay under the single-thread size (in pieces when no
-    block of 16 rows fits); with a BLAS whose size is unknown, one thread and
-    BLAS's own threads.  Blocks are at most predict_block's size: the memory
-    of a prediction beyond its output is a block per thread.
+    blocks whose products stay under the single-thread size; when no block of
+    16 rows fits (unless _TEAM_IN_PIECES), or with a BLAS whose size is
+    unknown, one thread of ours and BLAS's own threads.  Blocks are at most
+    predict_block's size: the memory of a prediction beyond its output is a
+    block per thread.
     """
     if n_threads is not None:
         threads = n_threads
@@ -292,12 +296,14 @@ def prediction_plan(n_threads, n_x, n_h, n_y, m, dtype, kernels):
     block = predict_block(n_h, m, dtype)
     blas = kernels.uses_blas(n_h, n_x)
     limit = gemm_single_thread_limit() if blas else 0
+    team = threads if threads > 1 and kernels.team_enabled() and (limit or not blas) else 1
     if limit:
         most = int(limit // (n_h * n_x))
         most -= most % 16
         if most >= 16:
             block = min(block, most)
-    team = threads if threads > 1 and kernels.team_enabled() and (limit or not blas) else 1
+        elif not _TEAM_IN_PIECES:
+            team = 1
     team = max(1, min(team, -(-m // block)))
     if team > 1:
         return team, block, (_gemm_limit(kernels, limit) if blas else contextlib.nullcontext())
@@ -314,8 +320,10 @@ def training_plan(n_threads, n_x, n_h, m, dtype, step_flops, kernels):
     threads make a team of the kernel's own threads sharing the column blocks,
     each member running BLAS on its own thread: its blocks are sized so that
     every product stays under gemm_single_thread_limit(); with products too
-    large for such a block (784 features and 256 hidden units), the members
-    compute them in pieces under the limit (_TEAM_IN_PIECES).  With a BLAS
+    large for such a block (784 features and 256 hidden units), the kernel
+    runs serially and its products go to BLAS whole, on the threads the
+    process gives BLAS (with _TEAM_IN_PIECES, a team computing them in pieces
+    under the limit instead).  With a BLAS
     whose limit is unknown, the kernel runs serially and BLAS uses the threads
     the process gives it.  One thread: serial, BLAS on the calling thread.
     """

@@ -384,7 +384,7 @@ def run(workloads=DEFAULT, repeats=5, quick=False, stream=None):
         "# shallownet_fast: fast against the reference",
         "",
         f"- CPU: {cpu_model()}, {usable_cores()} usable cores; Python {platform.python_version()}",
-        f"- NumPy {np.__version__} ({_blas()}); kernels: {variant}, OpenMP: {bool(kernels.openmp_enabled())}",
+        f"- NumPy {np.__version__} ({_blas()}); kernels: {variant}, thread team: {bool(kernels.team_enabled())}",
         f"- threads: n_threads=None (the library's choice); {env}",
         f"- medians of {repeats} interleaved repeats; speed-up: median of the per-repeat ratios reference / fast",
         "",

@@ -148,5 +148,5 @@ def pytest_report_header(config):
     return (
         f"shallownet_fast {shallownet_fast.__version__} from {shallownet_fast.__file__}; "
         f"kernels {shallownet_fast.kernel_variant} (available: {', '.join(_dispatch.available())}); "
-        f"debug build: {_dispatch.kernels.debug_build()}; OpenMP: {shallownet_fast.openmp_enabled()}"
+        f"debug build: {_dispatch.kernels.debug_build()}; thread team: {_dispatch.kernels.team_enabled()}"
     )
